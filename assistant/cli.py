@@ -1,0 +1,233 @@
+"""The `assistant` command. The only place that prints, and that turns errors into exit codes:
+0 = everything went in, 1 = some work failed (the rest was done), 2 = the command was used wrongly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from assistant.config import Settings
+from assistant.errors import AssistantError, ConfigError, UsageError
+from assistant.models import Passage, SearchFilter
+
+log = logging.getLogger("assistant")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="Question answering with verified citations over KRIHS Policy Briefs."
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--store", type=Path, help="index folder (default: vectorstore/, or ASSISTANT_STORE_DIR)"
+        )
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("ingest", help="index brief files or folders (default: corpus/)")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("--rebuild", action="store_true", help="drop the index and build it again from scratch")
+    common(p)
+
+    p = sub.add_parser("search", help="ranked passages for a query, with citations")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=None, help="number of passages (default 5)")
+    add_filter_options(p)
+    common(p)
+
+    p = sub.add_parser("stats", help="what the index holds")
+    common(p)
+
+    p = sub.add_parser("remove", help="remove briefs from the index by id (e.g. 697)")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    common(p)
+    return parser
+
+
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--volume", action="append", default=[], metavar="N", help="only these volumes (repeatable)"
+    )
+    p.add_argument("--since", metavar="DATE", help="only briefs dated on/after (YYYY, YYYY-MM or YYYY-MM-DD)")
+    p.add_argument("--until", metavar="DATE", help="only briefs dated on/before")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler: Callable[[argparse.Namespace, Settings], int] = COMMANDS[args.command]
+    try:
+        settings = make_settings(args)
+        return handler(args, settings)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def make_settings(args: argparse.Namespace) -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ASSISTANT_{'_'.join(str(x) for x in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid setting: {problems}", hint="fix the environment variable or .env"
+        ) from exc
+    if getattr(args, "store", None):
+        settings = settings.model_copy(update={"store_dir": args.store})
+    return settings
+
+
+def parse_filter(args: argparse.Namespace) -> SearchFilter:
+    from assistant.filters import date_bound
+
+    try:
+        since = date_bound(args.since, end=False) if args.since else None
+        until = date_bound(args.until, end=True) if args.until else None
+    except ValueError as exc:
+        raise UsageError(str(exc), hint="write dates as YYYY, YYYY-MM or YYYY-MM-DD") from exc
+    volumes = tuple(str(int(v)) if v.isdigit() else v for v in args.volume)
+    return SearchFilter(doc_ids=volumes, date_from=since, date_to=until)
+
+
+def emit_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# -- commands ----------------------------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.library import Library
+
+    paths = args.paths or [settings.corpus_dir]
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            raise UsageError(f"{path}: no such file or folder", hint="check the path and try again")
+    with (
+        Library.open(settings, write=True, purpose="assistant ingest") as library,
+        _progress_bar(enabled=not args.json) as progress,
+    ):
+        report = library.ingest(paths, progress=progress, rebuild=args.rebuild)
+    if args.json:
+        emit_json(report.to_dict())
+    else:
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        for failure in report.failures:
+            print(f"failed: {failure.message}", file=sys.stderr)
+        print(report.summary())
+    return report.exit_code
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.library import Library
+
+    flt = parse_filter(args)
+    with Library.open(settings, purpose="assistant search") as library:
+        passages = library.search(args.query, args.k, flt)
+    if args.json:
+        emit_json([p.to_dict() for p in passages])
+    else:
+        if not passages:
+            print("No passages found.")
+        for rank, passage in enumerate(passages, start=1):
+            print(format_passage(rank, passage))
+    return 0
+
+
+def format_passage(rank: int, p: Passage) -> str:
+    where = f"section: {p.section}" + (f", page {p.page}" if p.page else "")
+    head = f"{rank}. [{p.label}] {p.title} ({p.date or 'undated'})"
+    body = textwrap.fill(p.text, width=100, initial_indent="   ", subsequent_indent="   ")
+    return f"{head}\n   {where}; file: {p.source}; score {p.score:.3f}\n{body}\n"
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.library import Library
+
+    with Library.open(settings, purpose="assistant stats") as library:
+        stats = library.stats()
+    if args.json:
+        emit_json(stats.to_dict())
+        return 0
+    size = f"{stats.disk_bytes / 1e6:.1f} MB" if stats.disk_bytes is not None else "on the server"
+    print(f"index: {stats.location} ({size})")
+    print(f"embedding model: {stats.embedding_model} ({stats.dimension} dimensions)")
+    print(f"{stats.briefs} briefs, {stats.chunks} chunks ({stats.keyword_chunks} in the keyword index)")
+    for r in stats.records:
+        print(f"  {r.label:>10}  {r.date or '----------'}  {r.chunks:>3} chunks  {r.source}: {r.title[:70]}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.library import Library
+
+    missing = []
+    with Library.open(settings, write=True, purpose="assistant remove") as library:
+        for doc_id in args.doc_ids:
+            record = library.remove(doc_id)
+            if record is None:
+                missing.append(doc_id)
+            elif not args.json:
+                print(f"removed {record.label} ({record.source}, {record.chunks} chunks)")
+    if args.json:
+        emit_json({"removed": [d for d in args.doc_ids if d not in missing], "not_found": missing})
+    for doc_id in missing:
+        print(f"error: no brief with id {doc_id} in the index (see: assistant stats)", file=sys.stderr)
+    return 1 if missing else 0
+
+
+class _progress_bar:
+    """A tqdm bar on an interactive terminal; nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+
+    def __enter__(self) -> Callable[[int, int, str], None] | None:
+        if not self.enabled:
+            return None
+        from tqdm import tqdm
+
+        def update(done: int, total: int, name: str) -> None:
+            if self._bar is None:
+                self._bar = tqdm(total=total, unit="file", desc="indexing", file=sys.stderr)
+            self._bar.n = done
+            self._bar.set_postfix_str(name[:40])
+            self._bar.refresh()
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "ingest": cmd_ingest,
+    "search": cmd_search,
+    "stats": cmd_stats,
+    "remove": cmd_remove,
+}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""One settings object, read from `ASSISTANT_*` environment variables and `.env`.
+
+It is built once by the CLI (or a test) and passed down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbeddingName = Literal["minilm", "e5"]
+GeneratorName = Literal["extractive", "llamacpp", "openai"]
+
+
+class Settings(BaseSettings):
+    """All configuration. Environment variable = `ASSISTANT_` + field name in upper case."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Where things live
+    store_dir: Path = Field(Path("vectorstore"), description="folder of the persisted index")
+    corpus_dir: Path = Field(Path("corpus"), description="default folder for `assistant ingest`")
+    data_dir: Path = Field(Path("data"), description="the app's own folder for uploads and reports")
+    chroma_url: str | None = Field(None, description="a Chroma server URL; unset = embedded store")
+    chroma_token: SecretStr | None = Field(None, description="auth token sent to the Chroma server")
+
+    # Reading and chunking
+    max_file_mb: float = Field(20.0, gt=0, description="files larger than this are refused")
+    chunk_tokens: int = Field(
+        200, ge=32, le=512, description="target chunk size in the embedding model's tokens"
+    )
+
+    # Embedding
+    embedding_model: EmbeddingName = "minilm"
+    embed_batch_size: int = Field(32, ge=1)
+
+    # Retrieval
+    top_k: int = Field(5, ge=1, le=100)
+    candidates: int = Field(40, ge=5, le=500, description="results taken from each retriever before fusion")
+    rrf_k: int = Field(60, ge=1)
+
+    # Answering
+    generator: GeneratorName = "extractive"
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr | None = None
+    llm_model_path: Path | None = None
+    max_question_chars: int = Field(2000, ge=10)
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    auth_user: str | None = None
+    auth_password: SecretStr | None = None
+    concurrency: int = Field(4, ge=1, le=64)
+    max_upload_mb: float = Field(20.0, gt=0)
+
+    # Writers wait this long for another writer before giving up with a message.
+    lock_timeout_s: float = Field(5.0, ge=0)

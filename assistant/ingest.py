@@ -1,0 +1,274 @@
+"""Incremental ingestion: files -> briefs -> chunks -> vectors -> store, with per-file errors.
+
+A brief whose bytes (and chunking settings) are unchanged is skipped before parsing, so re-running
+ingest on an unchanged corpus computes no embeddings. A changed brief replaces its old chunks; a
+brief whose file is gone from an ingested folder is removed. One bad file never stops the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from assistant.briefs import is_supported, load_bytes, parse_brief
+from assistant.chunking import chunk_brief, chunker_signature, embedding_text
+from assistant.config import Settings
+from assistant.embeddings import Embedder
+from assistant.errors import BriefReadError, UsageError
+from assistant.keyword import KeywordIndex
+from assistant.models import Brief, BriefRecord, Chunk
+from assistant.store import Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]  # done, total, current file
+_EMBED_GROUP = 256  # chunks embedded together, across briefs, so batches stay full
+
+
+@dataclass
+class Outcome:
+    """What happened to one file (or, for removals, one previously indexed brief)."""
+
+    path: str
+    status: str  # added | updated | unchanged | removed | failed
+    doc_id: str | None = None
+    chunks: int = 0
+    message: str = ""
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    embedded: int = 0
+    seconds: float = 0.0
+    total_chunks: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+    def summary(self) -> str:
+        counts = ", ".join(
+            f"{self.count(s)} {s}" for s in ("added", "updated", "unchanged", "removed", "failed")
+        )
+        return (
+            f"ingest: {counts}; {self.total_chunks} chunks in the index, "
+            f"{self.embedded} embedded in this run; {self.seconds:.1f} s"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "summary": self.summary(),
+            "counts": {s: self.count(s) for s in ("added", "updated", "unchanged", "removed", "failed")},
+            "chunks": self.total_chunks,
+            "embedded": self.embedded,
+            "seconds": round(self.seconds, 3),
+            "files": [dataclasses.asdict(o) for o in self.outcomes],
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class _Pending:
+    record: BriefRecord
+    chunks: list[Chunk]
+    outcome: Outcome
+    replaces: str | None  # an older doc id this file was indexed under
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[Outcome]]:
+    """Files to ingest (sorted, deduplicated), the roots they came from, and files that cannot be used.
+
+    Folders are walked recursively (hidden entries skipped, symlinked folders followed once, so a
+    link loop ends); inside folders, files of unsupported types are ignored. A path that does not
+    exist is a usage error.
+    """
+    files: dict[str, Path] = {}
+    roots: list[Path] = []
+    bad: list[Outcome] = []
+    for given in paths:
+        if not given.exists() and not given.is_symlink():
+            raise UsageError(f"{given}: no such file or folder", hint="check the path and try again")
+        roots.append(Path(os.path.abspath(given)))
+        if given.is_dir():
+            seen: set[tuple[int, int]] = set()
+            for folder, dirs, names in os.walk(given, followlinks=True):
+                stat = os.stat(folder)
+                if (stat.st_dev, stat.st_ino) in seen:
+                    dirs[:] = []
+                    continue
+                seen.add((stat.st_dev, stat.st_ino))
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(names):
+                    path = Path(folder) / name
+                    if not name.startswith(".") and is_supported(path):
+                        files.setdefault(os.path.abspath(path), path)
+        elif is_supported(given) or given.is_symlink():
+            files.setdefault(os.path.abspath(given), given)
+        else:
+            bad.append(
+                Outcome(str(given), "failed", message=f"{given}: unsupported file type '{given.suffix}'")
+            )
+    return [files[k] for k in sorted(files)], roots, bad
+
+
+def ingest(
+    paths: Iterable[Path],
+    *,
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    keyword: KeywordIndex | None = None,
+    progress: Progress | None = None,
+    rebuild: bool = False,
+) -> IngestReport:
+    """Bring the index in line with the given files and folders; see the module docstring."""
+    started = time.perf_counter()
+    files, roots, bad = discover(paths)
+    if rebuild:
+        store.reset()
+    report = IngestReport(outcomes=list(bad))
+    signature = chunker_signature(settings.chunk_tokens, embedder.name)
+    records = store.records()
+    by_path = {r.path: r for r in records.values()}
+    claimed: dict[str, str] = {r.doc_id: r.path for r in records.values()}
+    batch: list[_Pending] = []
+    max_bytes = int(settings.max_file_mb * 1_000_000)
+
+    for done, path in enumerate(files):
+        if progress:
+            progress(done, len(files), path.name)
+        abspath = os.path.abspath(path)
+        try:
+            data = load_bytes(path, max_bytes=max_bytes)
+            digest = hashlib.sha256(data).hexdigest()
+            old = by_path.get(abspath)
+            if old and old.sha256 == digest and old.signature == signature and not old.pending:
+                report.outcomes.append(Outcome(abspath, "unchanged", old.doc_id, old.chunks))
+                continue
+            brief = parse_brief(data, path)
+        except BriefReadError as exc:
+            report.outcomes.append(Outcome(abspath, "failed", message=str(exc)))
+            log.info("%s", exc)
+            continue
+        brief = _unique_id(brief, abspath, claimed, report.warnings)
+        claimed[brief.doc_id] = abspath
+        chunks = chunk_brief(
+            brief,
+            digest,
+            embedder.count_tokens,
+            chunk_tokens=settings.chunk_tokens,
+            model_max_tokens=embedder.max_tokens,
+        )
+        previous = records.get(brief.doc_id)
+        record = _record(brief, abspath, digest, len(chunks), len(data), signature)
+        status = "updated" if old or previous else "added"
+        replaces = old.doc_id if old and old.doc_id != brief.doc_id else None
+        batch.append(_Pending(record, chunks, Outcome(abspath, status, brief.doc_id, len(chunks)), replaces))
+        if sum(len(p.chunks) for p in batch) >= _EMBED_GROUP:
+            _write(batch, store, embedder, records, report)
+            batch = []
+    _write(batch, store, embedder, records, report)
+    if progress:
+        progress(len(files), len(files), "")
+
+    seen = {o.path for o in report.outcomes}
+    for record in store.records().values():
+        if record.path not in seen and _under(record.path, roots) and not os.path.exists(record.path):
+            store.remove(record.doc_id)
+            report.outcomes.append(Outcome(record.path, "removed", record.doc_id, record.chunks))
+    if keyword is not None:
+        keyword.sync(store)
+    report.total_chunks = store.count()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write(
+    batch: list[_Pending],
+    store: Store,
+    embedder: Embedder,
+    records: dict[str, BriefRecord],
+    report: IngestReport,
+) -> None:
+    """Embed a group of briefs' chunks together, then write each brief in crash-safe order."""
+    if not batch:
+        return
+    texts = [embedding_text(c) for p in batch for c in p.chunks]
+    unique = list(dict.fromkeys(texts))  # identical passages are embedded once
+    vectors = embedder.embed_passages(unique)
+    row = {text: i for i, text in enumerate(unique)}
+    report.embedded += len(unique)
+    offset = 0
+    for pending in batch:
+        rows = [row[t] for t in texts[offset : offset + len(pending.chunks)]]
+        offset += len(pending.chunks)
+        committed = records.get(pending.record.doc_id)
+        store.mark_pending(
+            dataclasses.replace(
+                pending.record, sha256=committed.sha256 if committed else "", pending=pending.record.sha256
+            )
+        )
+        store.write_chunks(pending.chunks, vectors[rows])
+        store.drop_other_versions(pending.record.doc_id, pending.record.sha256)
+        store.commit(pending.record)
+        records[pending.record.doc_id] = pending.record
+        if pending.replaces and pending.replaces in records:
+            store.remove(pending.replaces)
+            del records[pending.replaces]
+        report.outcomes.append(pending.outcome)
+
+
+def _unique_id(brief: Brief, abspath: str, claimed: dict[str, str], warnings: list[str]) -> Brief:
+    """Keep both files when two claim one volume: the later one gets `volume~file-stem` as its id."""
+    holder = claimed.get(brief.doc_id)
+    if holder is None or holder == abspath or not os.path.exists(holder):
+        return brief
+    candidate = f"{brief.doc_id}~{Path(abspath).stem}"
+    n = 2
+    while claimed.get(candidate) not in (None, abspath):
+        candidate = f"{brief.doc_id}~{Path(abspath).stem}-{n}"
+        n += 1
+    warnings.append(
+        f"{abspath} and {holder} both claim {brief.label}; the first keeps id {brief.doc_id}, "
+        f"this one is indexed as {candidate}"
+    )
+    return dataclasses.replace(brief, doc_id=candidate)
+
+
+def _record(brief: Brief, path: str, digest: str, chunks: int, size: int, signature: str) -> BriefRecord:
+    return BriefRecord(
+        doc_id=brief.doc_id,
+        volume=brief.volume,
+        title=brief.title,
+        date=brief.date,
+        authors=brief.authors,
+        language=brief.language,
+        source=brief.source,
+        path=path,
+        sha256=digest,
+        chunks=chunks,
+        size=size,
+        signature=signature,
+        indexed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def _under(path: str, roots: list[Path]) -> bool:
+    candidate = Path(path)
+    return any(candidate == root or root in candidate.parents for root in roots)

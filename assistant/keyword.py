@@ -1,0 +1,200 @@
+"""The keyword (BM25) index: SQLite FTS5 over our own tokens, kept in step with the vector store.
+
+Tokens: English words lower-cased and Snowball-stemmed, stop words dropped; Hangul runs segmented
+into morphemes by kiwipiepy (nouns, verb and adjective stems, roots), so that "제조혁신연구소의"
+matches "제조혁신연구소". The index is a derived cache of the store: `sync` compares each brief's
+committed content hash with the store's manifest and re-reads only briefs that differ, so it is
+updated incrementally at ingest time, survives crashes (a sync is one transaction), and can be
+rebuilt from a Chroma server's documents by any replica.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.briefs.metadata import date_key
+from assistant.models import Passage, SearchFilter
+
+if TYPE_CHECKING:
+    from assistant.store import Store
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS briefs (doc_id TEXT PRIMARY KEY, sha256 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, date_key INTEGER,
+    volume_num INTEGER
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(tokens, tokenize = 'unicode61 remove_diacritics 0');
+"""
+_WORD = re.compile(r"[0-9a-z]+")
+_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3\u3130-\u318f]+")
+_KEEP_TAGS = ("NNG", "NNP", "NR", "XR", "VV", "VA", "SL", "SN", "SH", "NNB")
+# fmt: off
+_STOP = frozenset((
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as",
+    "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can",
+    "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further",
+    "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in",
+    "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now",
+    "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she",
+    "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these",
+    "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we",
+    "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would",
+    "you", "your", "also", "per", "according", "brief", "briefs", "krihs", "vol", "volume",
+))
+# fmt: on
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _kiwi() -> Any:
+    from kiwipiepy import Kiwi  # loaded only when Hangul text is seen
+
+    return Kiwi()
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens for English and Korean text (the same function for passages and questions)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    tokens: list[str] = []
+    if _HANGUL_RUN.search(text):
+        for token in _kiwi().tokenize(text):
+            tag = str(token.tag).split("-")[0]
+            if tag.startswith(_KEEP_TAGS):
+                form = str(token.form)
+                if _WORD.fullmatch(form):
+                    if form not in _STOP:
+                        tokens.append(_stemmer().stemWord(form))
+                elif len(form) > 1 or tag in ("NNG", "NNP"):
+                    tokens.append(form)
+        return tokens
+    for word in _WORD.findall(text):
+        if word not in _STOP:
+            tokens.append(_stemmer().stemWord(word))
+    return tokens
+
+
+def _volume_num(passage: Passage) -> int:
+    return int(passage.volume) if passage.volume and passage.volume.isdigit() else -1
+
+
+class KeywordIndex:
+    """BM25 search over chunk tokens in one SQLite file; thread-safe for a serving process."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def generation(self) -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return str(row[0]) if row else ""
+
+    def sync(self, store: Store, *, on_brief: Callable[[str], None] | None = None) -> int:
+        """Bring the index in line with the store's committed briefs; returns briefs (re)read."""
+        generation = store.generation()
+        if generation and generation == self.generation():
+            return 0
+        store.invalidate()
+        committed = store.committed()
+        with self._lock:
+            have = dict(self._db.execute("SELECT doc_id, sha256 FROM briefs").fetchall())
+        stale = [d for d in have if committed.get(d) != have[d]]
+        missing = [d for d, h in committed.items() if have.get(d) != h]
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for doc_id in stale:
+                    self._delete(doc_id)
+                for doc_id in missing:
+                    if on_brief:
+                        on_brief(doc_id)
+                    self._delete(doc_id)
+                    for passage in store.iter_chunks([doc_id]):
+                        cur = self._db.execute(
+                            "INSERT INTO chunks (chunk_id, doc_id, date_key, volume_num) VALUES (?, ?, ?, ?)",
+                            (passage.chunk_id, passage.doc_id, date_key(passage.date), _volume_num(passage)),
+                        )
+                        tokens = tokenize(f"{passage.title}\n{passage.section}\n{passage.text}")
+                        self._db.execute(
+                            "INSERT INTO fts (rowid, tokens) VALUES (?, ?)", (cur.lastrowid, " ".join(tokens))
+                        )
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO briefs (doc_id, sha256) VALUES (?, ?)",
+                        (doc_id, committed[doc_id]),
+                    )
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", (generation,)
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return len(missing)
+
+    def _delete(self, doc_id: str) -> None:
+        rows = [r[0] for r in self._db.execute("SELECT rowid FROM chunks WHERE doc_id = ?", (doc_id,))]
+        self._db.executemany("DELETE FROM fts WHERE rowid = ?", [(r,) for r in rows])
+        self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        self._db.execute("DELETE FROM briefs WHERE doc_id = ?", (doc_id,))
+
+    def search(self, query: str, n: int, flt: SearchFilter | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, bm25 score) pairs, best first; higher is better."""
+        terms = list(dict.fromkeys(tokenize(query)))
+        if not terms:
+            return []
+        match = " OR ".join(f'"{t}"' for t in terms)
+        sql = (
+            "SELECT c.chunk_id, -bm25(fts) AS score FROM fts JOIN chunks c ON c.rowid = fts.rowid "
+            "WHERE fts MATCH ?"
+        )
+        args: list[Any] = [match]
+        if flt is not None and flt.doc_ids:
+            sql += f" AND c.doc_id IN ({','.join('?' * len(flt.doc_ids))})"
+            args.extend(flt.doc_ids)
+        if flt is not None and flt.date_from:
+            sql += " AND c.date_key >= ?"
+            args.append(date_key(flt.date_from))
+        if flt is not None and flt.date_to:
+            sql += " AND c.date_key <= ?"
+            args.append(date_key(flt.date_to))
+        if flt is not None and flt.volume_min is not None:
+            sql += " AND c.volume_num >= ?"
+            args.append(flt.volume_min)
+        if flt is not None and flt.volume_max is not None:
+            sql += " AND c.volume_num <= ?"
+            args.append(flt.volume_max)
+        sql += " ORDER BY bm25(fts) LIMIT ?"
+        args.append(n)
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [(str(cid), float(score)) for cid, score in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])

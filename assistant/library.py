@@ -1,0 +1,180 @@
+"""The opened index: embedding model, vector store, keyword index and retriever, under one lock.
+
+The CLI, the web app and the evaluation harness all open the index through `Library.open`, so the
+model loads once per process and every caller gets the same checks (model mismatch, busy store).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from assistant.config import Settings
+from assistant.embeddings import Embedder, make_embeddings
+from assistant.errors import StoreError
+from assistant.ingest import IngestReport, Progress, ingest
+from assistant.keyword import KeywordIndex
+from assistant.locking import StoreLock
+from assistant.models import BriefRecord, Passage, SearchFilter
+from assistant.retrieval import Retriever, Timings
+from assistant.store import Store, store_location
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stats:
+    location: str
+    embedding_model: str
+    dimension: int
+    briefs: int
+    chunks: int
+    keyword_chunks: int
+    disk_bytes: int | None
+    records: tuple[BriefRecord, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "location": self.location,
+            "embedding_model": self.embedding_model,
+            "dimension": self.dimension,
+            "briefs": self.briefs,
+            "chunks": self.chunks,
+            "keyword_chunks": self.keyword_chunks,
+            "disk_bytes": self.disk_bytes,
+            "records": [r.to_dict() for r in self.records],
+        }
+
+
+class Library:
+    """An open index. Use `Library.open(settings, write=...)` as a context manager."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: Store,
+        keyword: KeywordIndex,
+        lock: StoreLock | None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.keyword = keyword
+        self._lock = lock
+        self.retriever = Retriever(
+            store, embedder, keyword, candidates=settings.candidates, rrf_k=settings.rrf_k
+        )
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        write: bool = False,
+        purpose: str = "assistant",
+        embedder: Embedder | None = None,
+    ) -> Library:
+        """Open (and with `write`, create) the index the settings point at."""
+        lock = None
+        if not write and not settings.chroma_url and not (settings.store_dir / "chroma").is_dir():
+            raise StoreError(
+                f"there is no index in {settings.store_dir}",
+                hint="build it first: assistant ingest corpus/ (or make run)",
+            )
+        if not settings.chroma_url:
+            lock = StoreLock(
+                settings.store_dir, exclusive=write, timeout_s=settings.lock_timeout_s, purpose=purpose
+            ).acquire()
+        try:
+            embedder = embedder or make_embeddings(settings)
+            store = Store(settings, model_name=embedder.name, dimension=embedder.dimension, create=write)
+            keyword = KeywordIndex(_keyword_path(settings))
+            keyword.sync(store)
+        except BaseException:
+            if lock:
+                lock.release()
+            raise
+        return cls(settings, embedder, store, keyword, lock)
+
+    def close(self) -> None:
+        self.keyword.close()
+        if self._lock:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def ingest(
+        self, paths: list[Path], *, progress: Progress | None = None, rebuild: bool = False
+    ) -> IngestReport:
+        return ingest(
+            paths,
+            settings=self.settings,
+            store=self.store,
+            embedder=self.embedder,
+            keyword=self.keyword,
+            progress=progress,
+            rebuild=rebuild,
+        )
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        flt: SearchFilter | None = None,
+        timings: Timings | None = None,
+    ) -> list[Passage]:
+        return self.retriever.search(query, k or self.settings.top_k, flt, timings)
+
+    def records(self) -> dict[str, BriefRecord]:
+        return self.store.records()
+
+    def remove(self, doc_id: str) -> BriefRecord | None:
+        record = self.store.records().get(doc_id)
+        if record is not None:
+            self.store.remove(doc_id)
+            self.keyword.sync(self.store)
+        return record
+
+    def stats(self) -> Stats:
+        records = tuple(sorted(self.store.records().values(), key=lambda r: (r.date or "", r.doc_id)))
+        return Stats(
+            location=store_location(self.settings),
+            embedding_model=self.embedder.name,
+            dimension=self.embedder.dimension,
+            briefs=len(records),
+            chunks=self.store.count(),
+            keyword_chunks=self.keyword.count(),
+            disk_bytes=None if self.settings.chroma_url else _folder_size(self.settings.store_dir),
+            records=records,
+        )
+
+
+def _keyword_path(settings: Settings) -> Path:
+    if settings.chroma_url:
+        # Each replica keeps its own copy, rebuilt from the server's documents and kept in step.
+        digest = hashlib.sha1(settings.chroma_url.encode()).hexdigest()[:12]
+        return settings.data_dir / f"keyword-{digest}.sqlite3"
+    return settings.store_dir / "keyword.sqlite3"
+
+
+def _folder_size(folder: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += (Path(root) / name).stat().st_size
+            except OSError:
+                continue
+    return total

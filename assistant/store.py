@@ -1,0 +1,306 @@
+"""The vector store: the only module that imports chromadb.
+
+Two collections: `brief_chunks` (one record per chunk: vector, text, citation metadata) and
+`brief_manifest` (one record per brief: what was indexed from which file, with its content hash).
+Writing one brief is: manifest marked pending -> chunks upserted (ids are deterministic) -> chunks of
+older versions deleted -> manifest committed. Search only returns chunks whose hash is the committed
+one, so an interrupted write is invisible until the next ingest rolls it forward. The manifest lives
+in Chroma itself, so the same logic holds for an embedded folder and for a Chroma server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from assistant.briefs.metadata import date_key
+from assistant.config import Settings
+from assistant.errors import EmbeddingMismatchError, StoreError
+from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
+
+log = logging.getLogger(__name__)
+
+LAYOUT_VERSION = 1
+CHUNKS = "brief_chunks"
+MANIFEST = "brief_manifest"
+_GENERATION_ID = "~generation"
+_MANIFEST_VECTOR = [1.0]  # manifest records are looked up by id, never by vector
+_REFRESH_S = 1.0
+
+
+def store_location(settings: Settings) -> str:
+    return settings.chroma_url or str(settings.store_dir.resolve())
+
+
+class Store:
+    """Chunks and manifest of one index, embedded (a folder) or on a Chroma server."""
+
+    def __init__(self, settings: Settings, *, model_name: str, dimension: int, create: bool) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.location = store_location(settings)
+        self.model_name = model_name
+        self.dimension = dimension
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            headers = {}
+            if settings.chroma_token:
+                headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
+            self._client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                headers=headers,
+                settings=chroma_settings,
+            )
+        else:
+            folder = settings.store_dir / "chroma"
+            if not create and not folder.exists():
+                raise StoreError(
+                    f"there is no index in {settings.store_dir}",
+                    hint="build it first: assistant ingest corpus/ (or make run)",
+                )
+            self._client = chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+        self._chunks, self._manifest = self._open_collections(create)
+        self._committed: dict[str, str] = {}
+        self._generation: str | None = None
+        self._checked_at = 0.0
+        self._batch = max(1, min(1000, int(self._client.get_max_batch_size())))
+
+    # -- opening -----------------------------------------------------------------------------------
+    def _open_collections(self, create: bool) -> tuple[Any, Any]:
+        names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
+        if CHUNKS not in names:
+            if not create:
+                raise StoreError(
+                    f"the index at {self.location} is empty",
+                    hint="build it first: assistant ingest corpus/ (or make run)",
+                )
+            meta = {
+                "embedding_model": self.model_name,
+                "embedding_dim": self.dimension,
+                "layout": LAYOUT_VERSION,
+            }
+            chunks = self._client.create_collection(
+                CHUNKS, embedding_function=None, metadata=meta, configuration={"hnsw": {"space": "cosine"}}
+            )
+        else:
+            chunks = self._client.get_collection(CHUNKS, embedding_function=None)
+            self._check_model(chunks.metadata or {})
+        manifest = self._client.get_or_create_collection(MANIFEST, embedding_function=None)
+        return chunks, manifest
+
+    def _check_model(self, meta: dict[str, Any]) -> None:
+        layout = meta.get("layout")
+        if layout != LAYOUT_VERSION:
+            raise EmbeddingMismatchError(
+                f"the index at {self.location} has layout {layout}; "
+                f"this version reads layout {LAYOUT_VERSION}",
+                hint="rebuild it: assistant ingest --rebuild corpus/",
+            )
+        model, dim = meta.get("embedding_model"), meta.get("embedding_dim")
+        if model != self.model_name or dim != self.dimension:
+            raise EmbeddingMismatchError(
+                f"the index at {self.location} was built with {model} ({dim} dimensions); "
+                f"the configured model is {self.model_name} ({self.dimension} dimensions)",
+                hint=(
+                    "re-index with the configured model: assistant ingest --rebuild corpus/ "
+                    "(or set ASSISTANT_EMBEDDING_MODEL back to the model that built it)"
+                ),
+            )
+
+    def reset(self) -> None:
+        """Delete everything in this index (used by `ingest --rebuild`)."""
+        for name in (CHUNKS, MANIFEST):
+            try:
+                self._client.delete_collection(name)
+            except Exception as exc:  # noqa: BLE001 - chromadb raises different types per backend
+                log.debug("delete_collection %s: %s", name, exc)
+        self._chunks, self._manifest = self._open_collections(create=True)
+        self._committed, self._generation = {}, None
+
+    # -- manifest ----------------------------------------------------------------------------------
+    def records(self) -> dict[str, BriefRecord]:
+        """Every brief's manifest record, keyed by doc id."""
+        out: dict[str, BriefRecord] = {}
+        offset = 0
+        while True:
+            got = self._manifest.get(include=["documents"], limit=self._batch, offset=offset)
+            for rid, doc in zip(got["ids"], got["documents"] or [], strict=False):
+                if rid != _GENERATION_ID and doc:
+                    out[rid] = BriefRecord(**json.loads(doc))
+            if len(got["ids"]) < self._batch:
+                return out
+            offset += self._batch
+
+    def mark_pending(self, record: BriefRecord) -> None:
+        self._put_record(record)
+
+    def commit(self, record: BriefRecord) -> None:
+        """The brief's chunks are all written: make them the ones search returns."""
+        self._put_record(record)
+        self._bump_generation()
+
+    def _put_record(self, record: BriefRecord) -> None:
+        self._manifest.upsert(
+            ids=[record.doc_id],
+            embeddings=[_MANIFEST_VECTOR],
+            documents=[json.dumps(asdict(record), ensure_ascii=False)],
+            metadatas=[{"path": record.path, "sha256": record.sha256, "pending": record.pending}],
+        )
+
+    def _bump_generation(self) -> None:
+        stamp = f"{time.time_ns()}"
+        self._manifest.upsert(ids=[_GENERATION_ID], embeddings=[_MANIFEST_VECTOR], documents=[stamp])
+
+    def generation(self) -> str:
+        got = self._manifest.get(ids=[_GENERATION_ID], include=["documents"])
+        docs = got["documents"] or []
+        return str(docs[0]) if docs else ""
+
+    # -- chunks ------------------------------------------------------------------------------------
+    def write_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray[Any, Any]) -> None:
+        for i in range(0, len(chunks), self._batch):
+            part = chunks[i : i + self._batch]
+            self._chunks.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[i : i + self._batch],
+                documents=[c.text for c in part],
+                metadatas=[_chunk_metadata(c) for c in part],
+            )
+
+    def drop_other_versions(self, doc_id: str, keep_hash: str) -> None:
+        self._chunks.delete(where={"$and": [{"doc_id": doc_id}, {"brief_hash": {"$ne": keep_hash}}]})
+
+    def remove(self, doc_id: str) -> None:
+        """Remove a brief: its chunks first, then its manifest record."""
+        self._chunks.delete(where={"doc_id": doc_id})
+        self._manifest.delete(ids=[doc_id])
+        self._bump_generation()
+
+    def count(self) -> int:
+        return int(self._chunks.count())
+
+    def chunk_ids(self, doc_id: str) -> list[str]:
+        return list(self._chunks.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def iter_chunks(self, doc_ids: Iterable[str]) -> Iterable[Passage]:
+        """The committed chunks of the given briefs (text and metadata), for building other indexes."""
+        committed = self.committed()
+        for doc_id in doc_ids:
+            got = self._chunks.get(
+                where={"$and": [{"doc_id": doc_id}, {"brief_hash": committed.get(doc_id, "")}]},
+                include=["documents", "metadatas"],
+            )
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                yield _passage(cid, doc, meta, 0.0)
+
+    def get_passages(self, chunk_ids: Sequence[str]) -> dict[str, Passage]:
+        if not chunk_ids:
+            return {}
+        got = self._chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        return {
+            cid: _passage(cid, doc, meta, 0.0)
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+
+    # -- search ------------------------------------------------------------------------------------
+    def committed(self) -> dict[str, str]:
+        """doc_id -> committed content hash, re-read when another writer has changed the manifest."""
+        now = time.monotonic()
+        if self._generation is None or now - self._checked_at > _REFRESH_S:
+            generation = self.generation()
+            if generation != self._generation:
+                self._committed = {r.doc_id: r.sha256 for r in self.records().values() if r.sha256}
+                self._generation = generation
+            self._checked_at = now
+        return self._committed
+
+    def invalidate(self) -> None:
+        self._generation = None
+
+    def query(self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None) -> list[Passage]:
+        """The `n` nearest committed chunks; score is cosine similarity."""
+        total = self.count()
+        if total == 0:
+            return []
+        committed = self.committed()
+        got = self._chunks.query(
+            query_embeddings=[vector],
+            n_results=min(total, n + 8),  # a few spare for chunks of interrupted writes
+            where=chroma_where(flt),
+            include=["documents", "metadatas", "distances"],
+        )
+        out = []
+        for cid, doc, meta, dist in zip(
+            got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
+        ):
+            if committed.get(str(meta["doc_id"])) == meta.get("brief_hash"):
+                out.append(_passage(cid, doc, meta, 1.0 - float(dist)))
+        return out[:n]
+
+
+def chroma_where(flt: SearchFilter | None) -> dict[str, Any] | None:
+    if flt is None or flt.empty:
+        return None
+    clauses: list[dict[str, Any]] = []
+    if flt.doc_ids:
+        clauses.append({"doc_id": {"$in": list(flt.doc_ids)}})
+    if flt.date_from:
+        clauses.append({"date_key": {"$gte": date_key(flt.date_from)}})
+    if flt.date_to:
+        clauses.append({"date_key": {"$lte": date_key(flt.date_to)}})
+    if flt.volume_min is not None:
+        clauses.append({"volume_num": {"$gte": flt.volume_min}})
+    if flt.volume_max is not None:
+        clauses.append({"volume_num": {"$lte": flt.volume_max}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
+    return {
+        "doc_id": chunk.doc_id,
+        "volume": chunk.volume or "",
+        "volume_num": int(chunk.volume) if chunk.volume and chunk.volume.isdigit() else -1,
+        "title": chunk.title,
+        "date": chunk.date or "",
+        "date_key": date_key(chunk.date),
+        "section": chunk.section,
+        "source": chunk.source,
+        "page": chunk.page if chunk.page is not None else -1,
+        "start": chunk.start,
+        "end": chunk.end,
+        "index": chunk.index,
+        "language": chunk.language,
+        "brief_hash": chunk.brief_hash,
+        "authors": chunk.authors or "",
+    }
+
+
+def _passage(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Passage:
+    page = int(meta.get("page", -1))
+    return Passage(
+        chunk_id=chunk_id,
+        doc_id=str(meta["doc_id"]),
+        volume=str(meta["volume"]) or None,
+        title=str(meta["title"]),
+        date=str(meta["date"]) or None,
+        section=str(meta["section"]),
+        source=str(meta["source"]),
+        page=page if page >= 0 else None,
+        text=text,
+        score=round(score, 6),
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        language=str(meta.get("language", "en")),
+        authors=str(meta.get("authors") or "") or None,
+    )

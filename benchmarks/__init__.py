@@ -1,0 +1,1 @@
+"""Benchmarks: they report figures (JSON and charts); they never assert times."""

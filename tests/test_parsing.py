@@ -1,0 +1,192 @@
+"""Reading real briefs: metadata, full titles, authors, sections and chrome removal.
+
+Uses the seed in corpus/ and every brief in ../shared/briefs (marked `shared`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.briefs import HEADER_SECTION, read_brief
+from tests.conftest import CORPUS
+
+MAX = 10_000_000
+
+# file, volume, date, start of the full title, end of the full title, author fragment (or None), sections
+EXPECTED = [
+    (
+        "vol_559.txt",
+        "559",
+        "2016-03-28",
+        "Proposals for integrated operation",
+        "in urban regeneration projects",
+        None,
+        {"Overview", "Policy measures"},
+    ),
+    (
+        "vol_571.txt",
+        "571",
+        "2016-07-11",
+        "Prospects for 2016 housing approvals",
+        "and policy recommendations",
+        None,
+        {"Overview", "Policy recommendations"},
+    ),
+    (
+        "vol_586.txt",
+        "586",
+        "2016-10-17",
+        "Direction of Improvement of Traffic Safety",
+        "amid Korea’s Era of Rapidly Aging Population",
+        "Choi Jaesung",
+        {"Overview", "Policy Direction"},
+    ),
+    (
+        "vol_616.txt",
+        "616",
+        "2017-06-09",
+        "Shrinking Cities on the Verge",
+        "Survive with City Diet",
+        "Hyungsoo Koo",
+        {"Overview", "Policy Issues > Scale Optimization", "Policy Issues > Efficient Service Provision"},
+    ),
+    (
+        "vol_640.txt",
+        "640",
+        "2017-11-22",
+        "Approaches to Achieving a Real- and Virtual-Linked",
+        "and Tasks for Practice",
+        "Lim Si-young",
+        {"Characteristics of CPS", "Policy implications"},
+    ),
+    (
+        "vol_686.txt",
+        "686",
+        "2019-11-20",
+        "50 Years of Developing Industrial Complexes",
+        "Achievements & Tasks",
+        "Ryu Seunghan",
+        {"Overview", "Policy proposals"},
+    ),
+    (
+        "vol_697.txt",
+        "697",
+        "2019-11-22",
+        "Measures to create an innovative ecosystem",
+        "Centering on the case of manufacturing innovation institutes in the USA",
+        "Chang Eungyo",
+        {
+            "Current issue",
+            "Limitations in policy",
+            "National manufacturing innovation network strategy",
+            "Accomplishments of manufacturing innovation institutes",
+            "Introduction to Korea and orientations",
+            "Policy proposals",
+            "Notes",
+        },
+    ),
+    (
+        "vol_713.txt",
+        "713",
+        "2019-11-27",
+        "The Development of Gentrification Indicators",
+        "Ways to Utilize Them",
+        "Lee Jin-hee",
+        {"Overview", "Policy proposals"},
+    ),
+]
+CHROME = (
+    "• Home",
+    "What's new",
+    "brief view",
+    "HIT ",
+    "파일첨부",
+    "Policy Briefs contain useful information",
+)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("name", "volume", "date", "title_start", "title_end", "author", "sections"), EXPECTED
+)
+def test_real_brief_metadata_and_sections(
+    shared_briefs: Path,
+    name: str,
+    volume: str,
+    date: str,
+    title_start: str,
+    title_end: str,
+    author: str | None,
+    sections: set[str],
+) -> None:
+    brief = read_brief(shared_briefs / name, max_bytes=MAX)
+    assert brief.doc_id == volume
+    assert brief.volume == volume
+    assert brief.date == date
+    assert brief.title.startswith(title_start)
+    assert brief.title.endswith(title_end)  # the full title, not the page's truncated TITLE line
+    assert brief.language == "en"
+    assert brief.source == name
+    if author is None:
+        assert brief.authors is None
+    else:
+        assert brief.authors is not None and author in brief.authors
+    found = {block.section for block in brief.blocks}
+    assert sections <= found, f"missing sections {sections - found}"
+    for block in brief.blocks:
+        assert not any(c in block.text for c in CHROME), f"page chrome in {block.section}: {block.text[:80]}"
+        assert brief.text[block.start : block.end] == block.text
+
+
+@pytest.mark.shared
+def test_every_shared_brief_is_covered(shared_briefs: Path) -> None:
+    assert {p.name for p in shared_briefs.glob("*.txt")} == {row[0] for row in EXPECTED}
+
+
+def test_seed_brief_in_corpus_is_vol697() -> None:
+    brief = read_brief(CORPUS / "vol697.txt", max_bytes=MAX)
+    assert (brief.doc_id, brief.date) == ("697", "2019-11-22")
+    assert brief.blocks[0].section == HEADER_SECTION
+    assert "Chang Eungyo, Research Fellow, KRIHS" in brief.blocks[0].text
+    proposals = [b for b in brief.blocks if b.section == "Policy proposals"]
+    assert [b.text[:2] for b in proposals] == ["1.", "2.", "3."]  # one block per numbered proposal
+
+
+@pytest.mark.shared
+def test_sub_bullets_stay_with_their_point(shared_briefs: Path) -> None:
+    brief = read_brief(shared_briefs / "vol_559.txt", max_bytes=MAX)
+    analysis = next(b for b in brief.blocks if "An analysis of the urban regeneration" in b.text)
+    assert "Infrastructure betterment projects" in analysis.text
+    assert "provincial urban regeneration committee" in analysis.text
+    assert not any(ord(ch) >= 0xF0000 for ch in brief.text), "private-use bullet glyphs must not leak"
+
+
+def test_brief_without_volume_keeps_file_stem(tmp_path: Path) -> None:
+    path = tmp_path / "river parks note.md"
+    path.write_text("# River parks\n\nRivers need more parks.\n\n## Policy proposals\n\n- Build parks.\n")
+    brief = read_brief(path, max_bytes=MAX)
+    assert brief.volume is None
+    assert brief.doc_id == "river parks note"
+    assert brief.title == "River parks"
+    assert {b.section for b in brief.blocks} >= {"Overview", "Policy proposals"}
+
+
+def test_korean_page_format(tmp_path: Path) -> None:
+    """A Korean brief page (fictional content, real layout markers)."""
+    path = tmp_path / "ko.txt"
+    path.write_text(
+        "국토정책 Brief 제901호\n발행일 2024.11.25\n\n"
+        "시험용 가상 브리프: 하천변 공원 조성 방안\n\n홍길동 연구위원\n\n"
+        "□ 하천변 공원은 도시 열섬을 줄인다.\n  ◦ 여름철 기온이 낮아진다.\n\n"
+        "정책 제언\n\n① 지방정부가 하천변 공원 조성을 주도한다.\n",
+        encoding="utf-8",
+    )
+    brief = read_brief(path, max_bytes=MAX)
+    assert (brief.volume, brief.date, brief.language) == ("901", "2024-11-25", "ko")
+    assert brief.title == "시험용 가상 브리프: 하천변 공원 조성 방안"
+    assert brief.authors == "홍길동 연구위원"
+    sections = [b.section for b in brief.blocks]
+    assert sections == [HEADER_SECTION, "Overview", "정책 제언"]
+    assert "여름철 기온이 낮아진다" in brief.blocks[1].text

@@ -1,0 +1,67 @@
+"""Search over the real briefs: ranking, the JSON contract, filters, and keyword/dense agreement."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.library import Library
+from assistant.models import SearchFilter
+
+CONTRACT = {"doc_id", "volume", "title", "date", "section", "source", "page", "text", "score"}
+
+
+@pytest.mark.shared
+def test_us_manufacturing_institutes_question_ranks_vol697_first(briefs_library: Library) -> None:
+    passages = briefs_library.search("manufacturing innovation institutes in the USA", k=5)
+    top = passages[0]
+    assert top.doc_id == "697"
+    assert top.title.startswith("Measures to create an innovative ecosystem")
+    assert top.date == "2019-11-22"
+    assert top.section and top.source == "vol_697.txt"
+    assert set(top.to_dict()) >= CONTRACT
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("query", "volume"),
+    [
+        ("elderly drivers traffic deaths", "586"),
+        ("shrinking cities city diet", "616"),
+        ("gentrification indicators stages", "713"),
+        ("housing approvals forecast 2016", "571"),
+        ("industrial complexes factory land growth", "686"),
+        ("cyber-physical systems smart Korea", "640"),
+        ("urban regeneration committee coordination", "559"),
+    ],
+)
+def test_each_brief_is_found_by_its_topic(briefs_library: Library, query: str, volume: str) -> None:
+    assert briefs_library.search(query, k=3)[0].doc_id == volume
+
+
+@pytest.mark.shared
+def test_volume_filter_restricts_results(briefs_library: Library) -> None:
+    passages = briefs_library.search("manufacturing", k=10, flt=SearchFilter(doc_ids=("686",)))
+    assert passages and {p.doc_id for p in passages} == {"686"}
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("flt", "allowed"),
+    [
+        (SearchFilter(date_from="2019-01-01"), {"686", "697", "713"}),
+        (SearchFilter(date_to="2016-12-31"), {"559", "571", "586"}),
+        (SearchFilter(date_from="2017-01-01", date_to="2017-12-31"), {"616", "640"}),
+        (SearchFilter(volume_min=600, volume_max=700), {"616", "640", "686", "697"}),
+    ],
+)
+def test_date_and_volume_range_filters(briefs_library: Library, flt: SearchFilter, allowed: set[str]) -> None:
+    passages = briefs_library.search("policy proposals for cities and industry", k=30, flt=flt)
+    assert passages and {p.doc_id for p in passages} <= allowed
+
+
+@pytest.mark.shared
+def test_keyword_index_finds_exact_names(briefs_library: Library) -> None:
+    hits = briefs_library.keyword.search("Manufacturing Innovation 3.0", 5)
+    top = briefs_library.store.get_passages([hits[0][0]])[hits[0][0]]
+    assert top.doc_id == "697" and "Manufacturing Innovation 3.0" in top.text
