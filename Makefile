@@ -8,7 +8,9 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test lint typecheck unit eval bench clean
+SHARED := ../shared/briefs
+DEV_STORE := .dev-index
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +28,8 @@ run: install
 	$(BIN)/assistant search "manufacturing innovation institutes in the USA" -k 3
 
 lint: install
-	$(BIN)/ruff check assistant tests
-	$(BIN)/ruff format --check assistant tests
+	$(BIN)/ruff check assistant tests benchmarks
+	$(BIN)/ruff format --check assistant tests benchmarks
 
 typecheck: install
 	$(BIN)/mypy
@@ -36,6 +38,12 @@ unit: install
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# The dev-set figures in the README: index ../shared/briefs apart from vectorstore/, then evaluate.
+eval: install
+	$(BIN)/assistant ingest --store $(DEV_STORE) $(SHARED)
+	$(BIN)/assistant eval $(SHARED)/qa-dev.jsonl --store $(DEV_STORE) --report reports/dev-eval.md \
+		--out reports/dev-eval.json --fail-under hit@5=0.95
 
 bench: install
 	$(BIN)/python -m benchmarks.run

@@ -46,6 +46,34 @@ def build_parser() -> argparse.ArgumentParser:
     add_filter_options(p)
     common(p)
 
+    p = sub.add_parser("eval", help="run a test set and report hit@k, MRR, citations, refusals, latency")
+    p.add_argument("testset", nargs="?", type=Path, help="JSONL or CSV test set")
+    p.add_argument("--report", type=Path, help="write a Markdown (.md) or HTML (.html) report with a chart")
+    p.add_argument("--out", type=Path, help="also write the full JSON result to this file")
+    p.add_argument(
+        "--fail-under",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 1 if METRIC (higher is better, e.g. hit@5) is below VALUE (repeatable)",
+    )
+    p.add_argument(
+        "--fail-over",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 1 if METRIC (lower is better, e.g. search_p95_ms) is above VALUE",
+    )
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("OLD.json", "NEW.json"),
+        help="show which questions got better or worse between two runs",
+    )
+    p.add_argument("-k", type=int, default=None, help="passages given to the answer (default 5)")
+    common(p)
+
     p = sub.add_parser("stats", help="what the index holds")
     common(p)
 
@@ -160,6 +188,95 @@ def format_passage(rank: int, p: Passage) -> str:
     return f"{head}\n   {where}; file: {p.source}; score {p.score:.3f}\n{body}\n"
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.evaluation import check_gates, evaluate, parse_gate
+    from assistant.evaluation.metrics import GATEABLE
+    from assistant.evaluation.report import metric_table, write_report
+    from assistant.library import Library
+    from assistant.qa import Assistant
+
+    if args.compare:
+        return _compare(args)
+    if args.testset is None:
+        raise UsageError(
+            "give a test set file (or --compare OLD.json NEW.json)", hint="assistant eval qa.jsonl"
+        )
+    try:
+        gates = [parse_gate(g, known=set(GATEABLE), lower=False) for g in args.fail_under]
+        gates += [parse_gate(g, known=set(GATEABLE), lower=True) for g in args.fail_over]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    top_k = args.k or settings.top_k
+    with Library.open(settings, purpose="assistant eval") as library:
+        assistant = Assistant(library.retriever, top_k=top_k)
+        library.warm_up()  # so that no question's latency includes loading the model
+        with _progress_bar(enabled=not args.json, unit="question") as progress:
+            run = evaluate(
+                args.testset,
+                assistant,
+                top_k=top_k,
+                progress=progress,
+                settings={
+                    "store": str(settings.store_dir),
+                    "embedding_model": library.embedder.name,
+                    "top_k": top_k,
+                    "retrieval": library.retriever.mode,
+                    "briefs": len(library.records()),
+                    "chunks": library.store.count(),
+                },
+            )
+    problems = check_gates(gates, run.metrics)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(run.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    if args.report:
+        notes = [
+            f"test set: {args.testset} ({len(run.results)} questions, {len(run.errors)} bad lines skipped)",
+            f"index: {settings.store_dir}, {run.settings['briefs']} briefs, {run.settings['chunks']} chunks",
+            f"embedding model: {run.settings['embedding_model']}; retrieval: {run.settings['retrieval']}; "
+            f"top {top_k} passages",
+            "ranks are document-level: the distinct briefs of the ranked passages, in order",
+        ]
+        write_report(args.report, run.metrics, run.results, title="Evaluation report", notes=notes)
+    if args.json:
+        emit_json(run.to_dict())
+    else:
+        for error in run.errors:
+            print(f"skipped {args.testset}:{error}", file=sys.stderr)
+        print(metric_table(run.metrics))
+        if args.report:
+            print(f"report: {args.report} (chart: {args.report.with_suffix('.png')})")
+    for problem in problems:
+        print(f"gate failed: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from assistant.evaluation.compare import compare_runs, load_run
+    from assistant.evaluation.report import format_value
+
+    old, new = (load_run(p) for p in args.compare)
+    changes, metrics = compare_runs(old, new)
+    if args.json:
+        emit_json(
+            {
+                "changes": [c.__dict__ for c in changes],
+                "metrics": {k: {"old": a, "new": b} for k, (a, b) in metrics.items()},
+            }
+        )
+        return 0
+    print(f"{'metric':<22}{'old':>10}{'new':>10}")
+    for name, (a, b) in metrics.items():
+        mark = "" if a == b else "  *"
+        print(f"{name:<22}{format_value(name, a):>10}{format_value(name, b):>10}{mark}")
+    for direction in ("better", "worse", "changed"):
+        group = [c for c in changes if c.direction == direction]
+        print(f"\n{direction}: {len(group)}")
+        for c in group:
+            print(f"  {c.question[:90]}\n      {c.before} -> {c.after}")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.library import Library
 
@@ -198,20 +315,22 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 class _progress_bar:
     """A tqdm bar on an interactive terminal; nothing otherwise."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, unit: str = "file") -> None:
         self.enabled = enabled and sys.stderr.isatty()
+        self.unit = unit
         self._bar: Any = None
 
-    def __enter__(self) -> Callable[[int, int, str], None] | None:
+    def __enter__(self) -> Callable[..., None] | None:
         if not self.enabled:
             return None
         from tqdm import tqdm
 
-        def update(done: int, total: int, name: str) -> None:
+        def update(done: int, total: int, name: str = "") -> None:
             if self._bar is None:
-                self._bar = tqdm(total=total, unit="file", desc="indexing", file=sys.stderr)
+                self._bar = tqdm(total=total, unit=self.unit, file=sys.stderr)
             self._bar.n = done
-            self._bar.set_postfix_str(name[:40])
+            if name:
+                self._bar.set_postfix_str(name[:40])
             self._bar.refresh()
 
         return update
@@ -224,6 +343,7 @@ class _progress_bar:
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ingest": cmd_ingest,
     "search": cmd_search,
+    "eval": cmd_eval,
     "stats": cmd_stats,
     "remove": cmd_remove,
 }

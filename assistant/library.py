@@ -115,6 +115,10 @@ class Library:
     ) -> None:
         self.close()
 
+    def warm_up(self) -> None:
+        """Load everything a first question would otherwise wait for (model weights, Korean tokenizer)."""
+        self.retriever.search("warm-up 준비", 1)
+
     def ingest(
         self, paths: list[Path], *, progress: Progress | None = None, rebuild: bool = False
     ) -> IngestReport:

@@ -24,10 +24,14 @@ from assistant.retrieval import Timings
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--questions", type=Path, default=None, help="JSONL test set (default: FOLDER/qa-dev.jsonl)")
+    parser.add_argument(
+        "--questions", type=Path, default=None, help="JSONL test set (default: FOLDER/qa-dev.jsonl)"
+    )
     args = parser.parse_args()
     questions_file = args.questions or args.folder / "qa-dev.jsonl"
-    questions = [json.loads(line)["question"] for line in questions_file.read_text().splitlines() if line.strip()]
+    questions = [
+        json.loads(line)["question"] for line in questions_file.read_text().splitlines() if line.strip()
+    ]
 
     embedder = MiniLMEmbedder()
     start = time.perf_counter()

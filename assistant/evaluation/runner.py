@@ -1,0 +1,63 @@
+"""Runs a test set through the assistant, one question at a time, in one process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from assistant.evaluation.metrics import QuestionResult, evidence_in, judge
+from assistant.evaluation.testset import TestCase
+from assistant.qa import Assistant
+
+log = logging.getLogger(__name__)
+
+EvalProgress = Callable[[int, int], None]
+
+
+def run_cases(
+    cases: list[TestCase],
+    assistant: Assistant,
+    *,
+    top_k: int = 5,
+    depth: int = 10,
+    progress: EvalProgress | None = None,
+) -> list[QuestionResult]:
+    """Every case through the user's path; retrieval goes `depth` passages deep for the rank metrics.
+
+    Ranking is fused and independent of depth, so the first `top_k` passages are exactly what a
+    user's question would get.
+    """
+    results = []
+    for done, case in enumerate(cases):
+        if progress:
+            progress(done, len(cases))
+        retrieval = assistant.retrieve(case.question, k=max(depth, top_k))
+        passages = retrieval.passages
+        result = QuestionResult(
+            line=case.line,
+            question=case.question,
+            expected=list(case.expected) if case.expected is not None else None,
+            retrieved=[
+                {
+                    "doc_id": p.doc_id,
+                    "source": p.source,
+                    "section": p.section,
+                    "score": p.score,
+                    "chunk_id": p.chunk_id,
+                }
+                for p in passages
+            ],
+            doc_ranking=list(dict.fromkeys(p.doc_id for p in passages)),
+            search_ms=round(retrieval.search_ms, 2),
+            filter=retrieval.filter.describe(),
+            evidence_found=(
+                evidence_in(case.evidence, [p.text for p in passages[:top_k]])
+                if case.evidence and case.answerable
+                else None
+            ),
+        )
+        result.passed, result.reason = judge(result, k=top_k)
+        results.append(result)
+    if progress:
+        progress(len(cases), len(cases))
+    return results
