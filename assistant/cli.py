@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_filter_options(p)
     common(p)
 
+    p = sub.add_parser("ask", help="answer a question with verified citations (or refuse)")
+    p.add_argument("question")
+    p.add_argument("--generator", choices=["extractive", "llamacpp", "openai"], help="default: extractive")
+    p.add_argument("-k", type=int, default=None, help="passages given to the answer (default 5)")
+    add_filter_options(p)
+    common(p)
+
     p = sub.add_parser("eval", help="run a test set and report hit@k, MRR, citations, refusals, latency")
     p.add_argument("testset", nargs="?", type=Path, help="JSONL or CSV test set")
     p.add_argument("--report", type=Path, help="write a Markdown (.md) or HTML (.html) report with a chart")
@@ -72,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="show which questions got better or worse between two runs",
     )
     p.add_argument("-k", type=int, default=None, help="passages given to the answer (default 5)")
+    p.add_argument("--generator", choices=["extractive", "llamacpp", "openai"], help="default: extractive")
+    p.add_argument("--retrieval-only", action="store_true", help="measure retrieval without answering")
     common(p)
 
     p = sub.add_parser("stats", help="what the index holds")
@@ -122,6 +131,8 @@ def make_settings(args: argparse.Namespace) -> Settings:
         ) from exc
     if getattr(args, "store", None):
         settings = settings.model_copy(update={"store_dir": args.store})
+    if getattr(args, "generator", None):
+        settings = settings.model_copy(update={"generator": args.generator})
     return settings
 
 
@@ -181,6 +192,36 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    from assistant.library import Library
+
+    flt = parse_filter(args)
+    with Library.open(settings, purpose="assistant ask") as library:
+        assistant = library.assistant(top_k=args.k)
+        start = time.perf_counter()
+        answer = assistant.ask(args.question, flt=flt)
+        elapsed_ms = (time.perf_counter() - start) * 1000
+    if args.json:
+        emit_json({**answer.to_dict(), "ms": round(elapsed_ms, 1)})
+        return 0
+    print(textwrap.fill(answer.text, width=100))
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            where = f"section: {c.section}" + (f", page {c.page}" if c.page else "")
+            print(f"  [{c.label}] {c.title} ({c.date or 'undated'}); {where}; file: {c.source}")
+            print(
+                textwrap.fill(f"“{c.quote}”", width=100, initial_indent="      ", subsequent_indent="      ")
+            )
+    for note in answer.notes:
+        print(f"note: {note}")
+    if answer.filter != "all briefs":
+        print(f"(searched: {answer.filter})")
+    return 0
+
+
 def format_passage(rank: int, p: Passage) -> str:
     where = f"section: {p.section}" + (f", page {p.page}" if p.page else "")
     head = f"{rank}. [{p.label}] {p.title} ({p.date or 'undated'})"
@@ -193,7 +234,6 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.evaluation.metrics import GATEABLE
     from assistant.evaluation.report import metric_table, write_report
     from assistant.library import Library
-    from assistant.qa import Assistant
 
     if args.compare:
         return _compare(args)
@@ -208,7 +248,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(str(exc)) from exc
     top_k = args.k or settings.top_k
     with Library.open(settings, purpose="assistant eval") as library:
-        assistant = Assistant(library.retriever, top_k=top_k)
+        assistant = library.assistant(top_k=top_k)
         library.warm_up()  # so that no question's latency includes loading the model
         with _progress_bar(enabled=not args.json, unit="question") as progress:
             run = evaluate(
@@ -216,11 +256,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 assistant,
                 top_k=top_k,
                 progress=progress,
+                answer=not args.retrieval_only,
                 settings={
                     "store": str(settings.store_dir),
                     "embedding_model": library.embedder.name,
                     "top_k": top_k,
                     "retrieval": library.retriever.mode,
+                    "generator": "none" if args.retrieval_only else settings.generator,
+                    "refusal_threshold": settings.refusal_threshold,
                     "briefs": len(library.records()),
                     "chunks": library.store.count(),
                 },
@@ -234,7 +277,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             f"test set: {args.testset} ({len(run.results)} questions, {len(run.errors)} bad lines skipped)",
             f"index: {settings.store_dir}, {run.settings['briefs']} briefs, {run.settings['chunks']} chunks",
             f"embedding model: {run.settings['embedding_model']}; retrieval: {run.settings['retrieval']}; "
-            f"top {top_k} passages",
+            f"top {top_k} passages; generator: {run.settings['generator']}",
             "ranks are document-level: the distinct briefs of the ranked passages, in order",
         ]
         write_report(args.report, run.metrics, run.results, title="Evaluation report", notes=notes)
@@ -343,6 +386,7 @@ class _progress_bar:
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ingest": cmd_ingest,
     "search": cmd_search,
+    "ask": cmd_ask,
     "eval": cmd_eval,
     "stats": cmd_stats,
     "remove": cmd_remove,

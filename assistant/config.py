@@ -46,6 +46,10 @@ class Settings(BaseSettings):
 
     # Answering
     generator: GeneratorName = "extractive"
+    refusal_threshold: float = Field(
+        0.675, description="evidence strength below which the assistant refuses (benchmarks/calibrate.py)"
+    )
+    history_turns: int = Field(4, ge=0, le=20, description="previous turns a follow-up question may use")
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr | None = None

@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 from abc import abstractmethod
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from assistant.errors import AssistantError
 log = logging.getLogger(__name__)
 
 Matrix = np.ndarray[Any, np.dtype[np.float32]]
+_SENTENCE_CACHE = 20_000  # vectors kept (about 30 MB at 384 dimensions)
 
 
 class Embedder(Embeddings):
@@ -42,6 +44,25 @@ class Embedder(Embeddings):
     @abstractmethod
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for `text`, without special tokens."""
+
+    def embed_sentences(self, texts: list[str]) -> Matrix:
+        """Like `embed_passages`, with a bounded cache: answering embeds the same sentences often."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        cache: OrderedDict[str, Matrix] = self.__dict__.setdefault("_sentence_cache", OrderedDict())
+        guard: threading.Lock = self.__dict__.setdefault("_cache_lock", threading.Lock())
+        with guard:
+            found = {t: cache[t] for t in texts if t in cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            found.update(zip(missing, self.embed_passages(missing), strict=True))
+        with guard:
+            for text in texts:
+                cache[text] = found[text]
+                cache.move_to_end(text)
+            while len(cache) > _SENTENCE_CACHE:
+                cache.popitem(last=False)
+        return np.vstack([found[t] for t in texts])
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_passages(texts).tolist()  # type: ignore[no-any-return]

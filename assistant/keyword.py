@@ -11,6 +11,7 @@ rebuilt from a Chroma server's documents by any replica.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sqlite3
 import threading
@@ -37,6 +38,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(tokens, tokenize = 'unicode61 remove_diacritics 0');
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 """
 _WORD = re.compile(r"[0-9a-z]+")
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3\u3130-\u318f]+")
@@ -55,6 +57,10 @@ _STOP = frozenset((
     "you", "your", "also", "per", "according", "brief", "briefs", "krihs", "vol", "volume",
 ))
 # fmt: on
+
+
+# Spellings that name the same thing (after lower-casing, "US" and "USA" must meet).
+_SAME = {"usa": "us", "u": "us"}
 
 
 @lru_cache(maxsize=1)
@@ -88,7 +94,7 @@ def tokenize(text: str) -> list[str]:
         return tokens
     for word in _WORD.findall(text):
         if word not in _STOP:
-            tokens.append(_stemmer().stemWord(word))
+            tokens.append(_SAME.get(word) or _stemmer().stemWord(word))
     return tokens
 
 
@@ -194,6 +200,21 @@ class KeywordIndex:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [(str(cid), float(score)) for cid, score in rows]
+
+    def idf(self, tokens: list[str]) -> dict[str, float]:
+        """Inverse document frequency (over chunks) of each token; unseen tokens get the rarest value."""
+        unique = list(dict.fromkeys(tokens))
+        with self._lock:
+            total = int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+            rows = (
+                self._db.execute(
+                    f"SELECT term, doc FROM fts_vocab WHERE term IN ({','.join('?' * len(unique))})", unique
+                ).fetchall()
+                if unique
+                else []
+            )
+        df = {str(term): int(doc) for term, doc in rows}
+        return {t: math.log(1 + (total - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in unique}
 
     def count(self) -> int:
         with self._lock:

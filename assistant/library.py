@@ -16,10 +16,13 @@ from types import TracebackType
 from assistant.config import Settings
 from assistant.embeddings import Embedder, make_embeddings
 from assistant.errors import StoreError
+from assistant.generation import Generator, make_generator
+from assistant.generation.llm import ChatGenerator
 from assistant.ingest import IngestReport, Progress, ingest
 from assistant.keyword import KeywordIndex
 from assistant.locking import StoreLock
 from assistant.models import BriefRecord, Passage, SearchFilter
+from assistant.qa import Assistant
 from assistant.retrieval import Retriever, Timings
 from assistant.store import Store, store_location
 
@@ -114,6 +117,22 @@ class Library:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    def assistant(self, generator: Generator | None = None, *, top_k: int | None = None) -> Assistant:
+        """An assistant over this index with the configured (or given) generator."""
+        generator = generator or make_generator(self.settings)
+        condenser = generator if isinstance(generator, ChatGenerator) else None
+        return Assistant(
+            self.retriever,
+            top_k=top_k or self.settings.top_k,
+            embedder=self.embedder,
+            idf=self.keyword.idf,
+            generator=generator,
+            condenser=condenser,
+            refusal_threshold=self.settings.refusal_threshold,
+            max_question_chars=self.settings.max_question_chars,
+            history_turns=self.settings.history_turns,
+        )
 
     def warm_up(self) -> None:
         """Load everything a first question would otherwise wait for (model weights, Korean tokenizer)."""

@@ -117,11 +117,33 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class BriefRef:
+    """A brief named in an answer without a quote (e.g. the nearest briefs of a refusal)."""
+
+    doc_id: str
+    volume: str | None
+    title: str
+    date: str | None
+
+    @property
+    def label(self) -> str:
+        return f"vol.{self.volume}" if self.volume else self.doc_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Sentence:
-    """One sentence of an answer and the citations that back it (empty for connective text)."""
+    """One sentence of an answer and the citations that back it.
+
+    `claim` is False for the assistant's own framing ("According to vol.697:", a refusal), which
+    states nothing about the briefs and so needs no citation.
+    """
 
     text: str
     citations: tuple[Citation, ...] = ()
+    claim: bool = True
 
 
 @dataclass(frozen=True)
@@ -132,9 +154,12 @@ class Answer:
     sentences: tuple[Sentence, ...]
     refused: bool
     passages: tuple[Passage, ...] = ()
-    nearest: tuple[str, ...] = ()
+    nearest: tuple[BriefRef, ...] = ()
     language: str = "en"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    standalone_question: str = ""
+    filter: str = "all briefs"
+    generator: str = "extractive"
 
     @property
     def citations(self) -> tuple[Citation, ...]:
@@ -161,12 +186,16 @@ class Answer:
             "refused": self.refused,
             "language": self.language,
             "sentences": [
-                {"text": s.text, "citations": [c.to_dict() for c in s.citations]} for s in self.sentences
+                {"text": s.text, "claim": s.claim, "citations": [c.to_dict() for c in s.citations]}
+                for s in self.sentences
             ],
             "citations": [c.to_dict() for c in self.citations],
-            "nearest": list(self.nearest),
+            "nearest": [n.to_dict() for n in self.nearest],
             "passages": [p.to_dict() for p in self.passages],
             "notes": list(self.notes),
+            "standalone_question": self.standalone_question,
+            "filter": self.filter,
+            "generator": self.generator,
         }
 
 

@@ -1,17 +1,45 @@
-"""The assistant: a question goes through filter parsing and retrieval, then (optionally) answering.
+"""The assistant: question -> (follow-up rewrite) -> filters -> retrieval -> refusal check -> draft ->
+verification -> `Answer` with citations.
 
 This is the one path every caller uses (CLI, web app, evaluation), so what staff measure is what
-officials get. It knows nothing of settings or UI: it is given a retriever and a generator.
+officials get. It knows nothing of settings or UI: it is given its parts (see `Library.assistant`).
 """
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
+from assistant.embeddings import Embedder
+from assistant.errors import AssistantError
 from assistant.filters import filter_from_question, merge
-from assistant.models import Passage, SearchFilter
+from assistant.generation import Condenser, Generator
+from assistant.generation.evidence import Evidence, IdfFunction, gather
+from assistant.generation.extractive import ExtractiveGenerator
+from assistant.generation.llm import NOT_IN_BRIEFS
+from assistant.generation.verify import Verified, Verifier
+from assistant.messages import brief_list, say
+from assistant.models import Answer, BriefRef, Passage, SearchFilter, Sentence
 from assistant.retrieval import Retriever, Timings
+from assistant.text import question_language
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_REFERS_BACK = re.compile(
+    r"\b(it|its|it's|they|them|their|this|that|these|those|the brief|the same|he|she|his|her|there|"
+    r"above|former|latter|what about|how about|and why|why so)\b|"
+    r"그것|그게|그 브리프|해당 브리프|거기|이 브리프|위의",
+    re.IGNORECASE,
+)
+MIN_KEPT_SHARE = 0.5
+_NEAREST_DEPTH = 20  # below this share of verified sentences, a generated answer is replaced
+
+
+class QuestionError(AssistantError):
+    """The question itself cannot be used (empty, too long)."""
+
+    exit_code = 2
 
 
 @dataclass
@@ -28,18 +56,264 @@ class Retrieval:
         return self.timings.total_ms
 
 
-class Assistant:
-    """Retrieve passages for a question (and, with a generator, answer it with citations)."""
+@dataclass(frozen=True)
+class Turn:
+    """One exchange of a conversation, kept so that follow-up questions can refer back."""
 
-    def __init__(self, retriever: Retriever, *, top_k: int = 5) -> None:
+    question: str
+    standalone: str
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    """A piece of streamed text (`delta`), or the verified answer at the end (`final`)."""
+
+    kind: str
+    text: str = ""
+    answer: Answer | None = None
+
+
+class Assistant:
+    """Retrieve passages for a question and answer it with verified citations, or refuse."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        *,
+        top_k: int = 5,
+        embedder: Embedder | None = None,
+        idf: IdfFunction | None = None,
+        generator: Generator | None = None,
+        condenser: Condenser | None = None,
+        refusal_threshold: float = 0.675,
+        max_question_chars: int = 2000,
+        history_turns: int = 4,
+    ) -> None:
         self.retriever = retriever
         self.top_k = top_k
+        self.embedder = embedder or retriever.embedder
+        self.idf = idf or (
+            retriever.keyword.idf if retriever.keyword else (lambda terms: {t: 1.0 for t in terms})
+        )
+        self.generator: Generator = generator or ExtractiveGenerator()
+        self.fallback = ExtractiveGenerator()
+        self.condenser = condenser
+        self.verifier = Verifier(self.embedder)
+        self.refusal_threshold = refusal_threshold
+        self.max_question_chars = max_question_chars
+        self.history_turns = history_turns
 
-    def retrieve(self, question: str, flt: SearchFilter | None = None, k: int | None = None) -> Retrieval:
+    # -- retrieval ---------------------------------------------------------------------------------
+    def retrieve(
+        self,
+        question: str,
+        flt: SearchFilter | None = None,
+        k: int | None = None,
+        *,
+        read_filters: bool = True,
+    ) -> Retrieval:
         """Ranked passages for `question`; filters written in the question apply unless `flt` overrides."""
-        effective = merge(flt or SearchFilter(), filter_from_question(question))
+        effective = merge(
+            flt or SearchFilter(), filter_from_question(question) if read_filters else SearchFilter()
+        )
         timings = Timings()
         start = time.perf_counter()
         passages = self.retriever.search(question, k or self.top_k, effective, timings)
         timings.extra["other_ms"] = max(0.0, (time.perf_counter() - start) * 1000 - timings.total_ms)
         return Retrieval(question, passages, effective, timings)
+
+    # -- answering ---------------------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        flt: SearchFilter | None = None,
+        retrieval: Retrieval | None = None,
+    ) -> Answer:
+        final = None
+        for event in self.stream(question, history, flt, retrieval=retrieval):
+            if event.kind == "final":
+                final = event.answer
+        assert final is not None  # stream always ends with a final event
+        return final
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        flt: SearchFilter | None = None,
+        retrieval: Retrieval | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """Answer text as it is produced, then one `final` event with the verified `Answer`."""
+        question = self.clean(question)
+        language = question_language(question)
+        standalone, carried = self.standalone(question, history)
+        explicit = flt or SearchFilter()
+        if carried and explicit.empty and filter_from_question(question).empty:
+            explicit = carried
+        if retrieval is None or retrieval.question != standalone:
+            retrieval = self.retrieve(standalone, explicit)
+        passages = retrieval.passages[: self.top_k]
+        evidence = gather(standalone, passages, self.embedder, self.idf)
+        base = Answer(
+            question=question,
+            sentences=(),
+            refused=False,
+            language=language,
+            standalone_question=standalone,
+            filter=retrieval.filter.describe(),
+            generator=self.generator.name,
+        )
+        if not passages or evidence.strength < self.refusal_threshold:
+            answer = self._refusal(retrieval, base)
+            yield AnswerEvent("delta", answer.text)
+            yield AnswerEvent("final", answer=answer)
+            return
+        pieces: list[str] = []
+        shown = 0  # characters of the draft already streamed
+        for piece in self.generator.draft(standalone, passages, evidence, language):
+            pieces.append(piece)
+            draft = "".join(pieces)
+            ready = _complete_markers(draft)  # hold back a marker still being written ("[1")
+            if ready > shown:
+                yield AnswerEvent("delta", _labels(draft[shown:ready], passages))
+                shown = ready
+        draft = "".join(pieces)
+        if len(draft) > shown:
+            yield AnswerEvent("delta", _labels(draft[shown:], passages))
+        verified = (
+            self.verifier.verify(draft, passages, standalone) if NOT_IN_BRIEFS not in draft else Verified()
+        )
+        notes = _notes(verified, language)
+        if self.generator is not self.fallback and (
+            not verified.sentences or verified.kept_share < MIN_KEPT_SHARE
+        ):
+            fallback = "".join(self.fallback.draft(standalone, passages, evidence, language))
+            verified = self.verifier.verify(fallback, passages, standalone)
+            notes = [say(language, "fallback")]
+        sentences = list(verified.sentences)
+        if language == "ko" and sentences and all(p.language != "ko" for p in passages):
+            labels = " ".join(dict.fromkeys(c.label for s in sentences for c in s.citations))
+            sentences.insert(0, Sentence(say(language, "according", labels=labels), claim=False))
+        answer = replace(
+            base,
+            sentences=tuple(sentences),
+            refused=not verified.sentences,
+            passages=tuple(passages),
+            notes=tuple(notes),
+            nearest=() if verified.sentences else _nearest(retrieval),
+        )
+        yield AnswerEvent("final", answer=answer)
+
+    def clean(self, question: str) -> str:
+        """The question without control characters; empty or over-long questions are errors."""
+        text = re.sub(r"\s+", " ", _CONTROL.sub(" ", question)).strip()
+        if not text:
+            raise QuestionError("the question is empty", hint="type a question about the briefs")
+        if len(text) > self.max_question_chars:
+            raise QuestionError(
+                f"the question is {len(text):,} characters long; the limit is {self.max_question_chars:,}",
+                hint="ask a shorter question (ASSISTANT_MAX_QUESTION_CHARS sets the limit)",
+            )
+        return text
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> tuple[str, SearchFilter | None]:
+        """A follow-up ("What did it propose?") made answerable on its own, and the briefs it refers to.
+
+        With a language model the question is rewritten; without one, the previous question's topic is
+        carried over, and so are the briefs the previous answer cited.
+        """
+        recent = [t for t in history if t.answer is not None][-self.history_turns :]
+        if not recent or not _is_follow_up(question):
+            return question, None
+        previous = recent[-1]
+        docs = tuple(dict.fromkeys(c.doc_id for c in previous.answer.citations))
+        carried = SearchFilter(doc_ids=docs) if docs else None
+        if self.condenser is not None:
+            rewritten = self.condenser.condense(question, [(t.question, t.answer.text) for t in recent])
+            return rewritten, carried
+        return f"{question} ({previous.standalone})", carried
+
+    def _refusal(self, retrieval: Retrieval, base: Answer) -> Answer:
+        language = base.language
+        # The nearest briefs: from a deeper search within the filter, or anywhere if nothing matched it.
+        deeper = self.retrieve(retrieval.question, retrieval.filter, k=_NEAREST_DEPTH, read_filters=False)
+        nearest = _nearest(deeper)
+        if not nearest and not retrieval.filter.empty:
+            nearest = _nearest(
+                self.retrieve(retrieval.question, SearchFilter(), k=_NEAREST_DEPTH, read_filters=False)
+            )
+        parts = [say(language, "refusal")]
+        missing = self._not_indexed(retrieval.filter)
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            parts.append(
+                say(language, "not_indexed", volumes=", ".join(f"vol.{v}" for v in missing), verb=verb)
+            )
+        elif not retrieval.passages and not retrieval.filter.empty:
+            parts.append(say(language, "no_match", filter=retrieval.filter.describe()))
+        if nearest:
+            key = "nearest_one" if len(nearest) == 1 else "nearest"
+            parts.append(say(language, key, briefs=brief_list(language, nearest)))
+        elif not retrieval.passages and retrieval.filter.empty:
+            parts.append(say(language, "empty_index"))
+        sentences = tuple(Sentence(p, claim=False) for p in parts)
+        return replace(
+            base,
+            sentences=sentences,
+            refused=True,
+            passages=tuple(retrieval.passages[: self.top_k]),
+            nearest=nearest,
+        )
+
+    def _not_indexed(self, flt: SearchFilter) -> list[str]:
+        if not flt.doc_ids:
+            return []
+        known = self.retriever.store.committed()
+        return [d for d in flt.doc_ids if d not in known]
+
+
+def _nearest(retrieval: Retrieval, n: int = 3) -> tuple[BriefRef, ...]:
+    seen: dict[str, BriefRef] = {}
+    for p in retrieval.passages:
+        if p.doc_id not in seen:
+            seen[p.doc_id] = BriefRef(p.doc_id, p.volume, p.title, p.date)
+    return tuple(seen.values())[:n]
+
+
+def _is_follow_up(question: str) -> bool:
+    if not filter_from_question(question).empty:
+        return False  # it names its own briefs
+    words = question.split()
+    return bool(_REFERS_BACK.search(question)) or len(words) <= 4
+
+
+def _complete_markers(text: str) -> int:
+    """How much of a growing draft can be shown: all of it, except an unclosed "[..." at its end."""
+    opening = text.rfind("[")
+    return opening if opening > text.rfind("]") and len(text) - opening < 40 else len(text)
+
+
+def _labels(piece: str, passages: list[Passage]) -> str:
+    """Streamed text shows `[vol.697]` where the draft says `[1]`."""
+
+    def label(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return f"[{passages[n - 1].label}]" if 1 <= n <= len(passages) else match.group(0)
+
+    return re.sub(r"\[(\d{1,2})\]", label, piece)
+
+
+def _notes(verified: Verified, language: str) -> list[str]:
+    notes = []
+    if verified.removed:
+        notes.append(say(language, "removed", n=len(verified.removed)))
+    if verified.dropped_citations:
+        notes.append(say(language, "dropped", refs=", ".join(f"[{r}]" for r in verified.dropped_citations)))
+    return notes
+
+
+def evidence_for(assistant: Assistant, question: str, passages: list[Passage]) -> Evidence:
+    """The evidence the assistant would weigh for these passages (exposed for calibration tools)."""
+    return gather(question, passages, assistant.embedder, assistant.idf)

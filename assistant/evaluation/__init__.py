@@ -48,11 +48,12 @@ def evaluate(
     *,
     top_k: int = 5,
     depth: int = 10,
+    answer: bool = True,
     progress: EvalProgress | None = None,
     settings: dict[str, Any] | None = None,
 ) -> EvalRun:
     cases, errors = load_testset(path)
-    results = run_cases(cases, assistant, top_k=top_k, depth=depth, progress=progress)
+    results = run_cases(cases, assistant, top_k=top_k, depth=depth, answer=answer, progress=progress)
     return EvalRun(str(path), results, errors, compute_metrics(results), settings or {})
 
 

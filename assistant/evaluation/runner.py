@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from assistant.evaluation.metrics import QuestionResult, evidence_in, judge
 from assistant.evaluation.testset import TestCase
-from assistant.qa import Assistant
+from assistant.qa import Assistant, Retrieval
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,7 @@ def run_cases(
     *,
     top_k: int = 5,
     depth: int = 10,
+    answer: bool = True,
     progress: EvalProgress | None = None,
 ) -> list[QuestionResult]:
     """Every case through the user's path; retrieval goes `depth` passages deep for the rank metrics.
@@ -56,8 +58,33 @@ def run_cases(
                 else None
             ),
         )
+        if answer:
+            _answer(result, case, assistant, retrieval)
         result.passed, result.reason = judge(result, k=top_k)
         results.append(result)
     if progress:
         progress(len(cases), len(cases))
     return results
+
+
+def _answer(result: QuestionResult, case: TestCase, assistant: Assistant, retrieval: Retrieval) -> None:
+    """Answer through the assistant (reusing this retrieval) and re-check every claim independently."""
+    start = time.perf_counter()
+    answer = assistant.ask(case.question, retrieval=retrieval)
+    result.answer_ms = round((time.perf_counter() - start) * 1000, 2)
+    result.answer = answer.text
+    result.refused = answer.refused
+    result.citations = [
+        {"doc_id": c.doc_id, "source": c.source, "section": c.section, "quote": c.quote}
+        for c in answer.citations
+    ]
+    if answer.refused:
+        return
+    by_chunk = {p.chunk_id: p for p in answer.passages}
+    for sentence in answer.sentences:
+        if not sentence.claim:
+            continue
+        result.answer_sentences += 1
+        cited = [by_chunk[c.chunk_id] for c in sentence.citations if c.chunk_id in by_chunk]
+        if any(assistant.verifier.supported(sentence.text, p) for p in cited):
+            result.supported_sentences += 1

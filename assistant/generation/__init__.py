@@ -1,0 +1,77 @@
+"""Answer generators behind one interface, and the factory that picks one from settings.
+
+A generator drafts text whose sentences end in passage markers (`[2]`); verification (verify.py) then
+checks every sentence and citation, whichever generator wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from assistant.config import Settings
+from assistant.errors import ConfigError, MissingExtraError
+from assistant.generation.evidence import Evidence
+from assistant.generation.extractive import ExtractiveGenerator
+from assistant.models import Passage
+
+
+class Generator(Protocol):
+    name: str
+
+    def draft(
+        self, question: str, passages: list[Passage], evidence: Evidence, language: str
+    ) -> Iterator[str]:
+        """Text pieces of a draft answer, streamed as they are produced."""
+        ...
+
+
+class Condenser(Protocol):
+    def condense(self, question: str, history: Sequence[tuple[str, str]]) -> str: ...
+
+
+def make_generator(settings: Settings) -> Generator:
+    """The generator the settings name (`ASSISTANT_GENERATOR`)."""
+    if settings.generator == "extractive":
+        return ExtractiveGenerator()
+    from assistant.generation.llm import ChatGenerator
+
+    if settings.generator == "llamacpp":
+        from assistant.generation.llamacpp import LlamaCppChat, smollm2_path
+
+        if importlib_missing("llama_cpp"):
+            raise MissingExtraError("the llamacpp generator", "llamacpp", "llama-cpp-python")
+        path = settings.llm_model_path or smollm2_path()
+        if not path.is_file():
+            raise ConfigError(
+                f"ASSISTANT_LLM_MODEL_PATH: {path} is not a file", hint="point it at a .gguf model"
+            )
+        return ChatGenerator(LlamaCppChat(model_path=str(path)), name="llamacpp")
+    if settings.generator == "openai":
+        if importlib_missing("langchain_openai"):
+            raise MissingExtraError("the openai generator", "openai", "langchain-openai")
+        from langchain_openai import ChatOpenAI
+
+        if not settings.openai_base_url and not settings.openai_api_key:
+            raise ConfigError(
+                "the openai generator needs ASSISTANT_OPENAI_BASE_URL (for a local server) "
+                "or ASSISTANT_OPENAI_API_KEY"
+            )
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+        model = ChatOpenAI(
+            base_url=settings.openai_base_url,
+            model=settings.openai_model,
+            api_key=key,
+            temperature=0,
+            timeout=120,
+            max_retries=1,
+            max_tokens=300,
+        )
+        return ChatGenerator(model, name="openai")
+    raise ConfigError(f"ASSISTANT_GENERATOR: unknown generator {settings.generator!r}")
+
+
+def importlib_missing(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is None

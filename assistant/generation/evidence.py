@@ -1,0 +1,245 @@
+"""How well the retrieved passages answer a question, sentence by sentence.
+
+Every candidate sentence of the top passages gets two signals: semantic similarity to the question
+(the embedding model's cosine) and lexical overlap (the share of the question's content words, weighted
+by rarity, that the sentence contains). The same signals decide refusals for every generator and
+pick the sentences of the extractive answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.briefs.structure import HEADER_SECTION, OVERVIEW_SECTION
+from assistant.embeddings import Embedder
+from assistant.keyword import tokenize
+from assistant.models import Passage
+from assistant.text import display_sentence, sentence_spans
+
+IdfFunction = Callable[[list[str]], dict[str, float]]
+
+# Words that say what kind of question it is, not what it is about.
+_QUESTION_WORDS = frozenset(
+    tokenize(
+        "what which how why when who whom whose where does did do say says said tell describe described "
+        "explain according mention mentions identify identified give main key kind kinds type types way "
+        "ways per korea korean country government first second third fourth fifth last"
+    )
+)
+_MAX_SENTENCE_CHARS = 800
+MISSING_PENALTY = 0.25
+ORDINAL_BONUS = 0.25
+_ORDINALS = {
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "첫번째": 1,
+    "첫째": 1,
+    "두번째": 2,
+    "둘째": 2,
+    "세번째": 3,
+    "셋째": 3,
+    "네번째": 4,
+    "넷째": 4,
+}
+_ORDINAL = re.compile(
+    r"\b(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th)\b|(첫\s*번째|첫째|두\s*번째|둘째|세\s*번째|셋째|네\s*번째|넷째)",
+    re.IGNORECASE,
+)
+_ITEM = re.compile(r"\s*(?:\d{1,2}\s*[.)>](?!\d)|[①-⑳❶-❿➀-➉⑴-⒇])")
+_TITLE, _AUTHORS, _PUBLISHED = "Title of the brief", "Written by the authors", "Published on"
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]*[A-Z]?[a-z]*\b")
+# "Who wrote it / when was it published / what is it called": answered by a brief's title block.
+_ASKS_AUTHOR = re.compile(
+    r"\b(who\s+(wrote|authored|prepared)|authors?|written\s+by)\b|저자|작성자|누가\s*(썼|작성)", re.I
+)
+_ASKS_DATE = re.compile(
+    r"\bwhen\b.*\b(published|released|issued|written|come\s+out)\b|\bpublication\s+date\b|"
+    r"\bdate\s+of\b|발간일|발행일|언제\s*(발간|발행|나온)",
+    re.I,
+)
+_ASKS_TITLE = re.compile(r"\b(title|called|named)\b|제목", re.I)
+_METADATA_COSINE = 0.8
+_NOT_NAMES = frozenset(
+    {
+        "krihs",
+        "korea",
+        "korean",
+        "koreas",
+        "policy",
+        "policies",
+        "brief",
+        "briefs",
+        "vol",
+        "volume",
+        "the",
+        "i",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of one retrieved passage, scored against the question."""
+
+    passage_number: int  # 1-based position among the passages given to the answer
+    passage: Passage
+    start: int  # span inside passage.text
+    end: int
+    text: str  # as shown in an answer (bullet and label removed)
+    cosine: float
+    overlap: float
+
+    @property
+    def quote(self) -> str:
+        return self.passage.text[self.start : self.end]
+
+    bonus: float = 0.0  # e.g. the question asks for the first proposal and this is item 1
+
+    @property
+    def score(self) -> float:
+        # Rank prior: retrieval already weighed the whole passage, so earlier passages get a nudge.
+        return self.cosine + 0.35 * self.overlap + 0.04 / self.passage_number + self.bonus
+
+
+@dataclass(frozen=True)
+class Evidence:
+    candidates: tuple[Candidate, ...]  # best first
+    coverage: float  # rarity-weighted share of question words found in the passages
+    best_cosine: float
+    missing: tuple[str, ...] = ()  # names and years the question asks about that no passage mentions
+
+    @property
+    def strength(self) -> float:
+        """One number for "do these passages answer the question"; refusal compares it to a threshold.
+
+        A question about a year or a name that none of the passages mentions ("Seoul apartment prices
+        in 2024") is rarely answered by them, however close the topic: that costs a fixed penalty.
+        """
+        return self.best_cosine + 0.5 * self.coverage - (MISSING_PENALTY if self.missing else 0.0)
+
+
+def question_terms(question: str) -> list[str]:
+    return [t for t in dict.fromkeys(tokenize(question)) if t not in _QUESTION_WORDS]
+
+
+def weighted_share(terms: list[str], found: set[str], idf: dict[str, float]) -> float:
+    total = sum(idf.get(t, 1.0) for t in terms)
+    if total <= 0:
+        return 0.0
+    return sum(idf.get(t, 1.0) for t in terms if t in found) / total
+
+
+def gather(question: str, passages: list[Passage], embedder: Embedder, idf: IdfFunction) -> Evidence:
+    """Score every sentence of `passages` against `question`."""
+    if not passages:
+        return Evidence((), 0.0, 0.0)
+    terms = question_terms(question)
+    weights = idf(terms) if terms else {}
+    spans = []
+    for number, passage in enumerate(passages, start=1):
+        for start, end in sentence_spans(passage.text):
+            shown = display_sentence(passage.text[start:end])
+            if len(shown) >= 3 and end - start <= _MAX_SENTENCE_CHARS:
+                spans.append((number, passage, start, end, shown))
+    if not spans:
+        return Evidence((), 0.0, 0.0)
+    texts = [_context(p, shown) for _, p, _, _, shown in spans]
+    vectors = np.vstack([embedder.embed_question(question)[None, :], embedder.embed_sentences(texts)])
+    cosines = vectors[1:] @ vectors[0]
+    asks = _metadata_asked(question)
+    wanted = asked_ordinal(question)
+    candidates = []
+    for (number, passage, start, end, shown), text, cosine in zip(spans, texts, cosines, strict=True):
+        overlap = weighted_share(terms, set(tokenize(text)), weights)
+        if passage.section == HEADER_SECTION:
+            if not (asks and text.startswith(asks)):
+                continue  # the title block answers only questions about title, authors and date
+            cosine, overlap = max(float(cosine), _METADATA_COSINE), 1.0
+        bonus = ORDINAL_BONUS if wanted and item_number(passage.text, start) == wanted else 0.0
+        candidates.append(Candidate(number, passage, start, end, shown, float(cosine), overlap, bonus))
+    candidates.sort(key=lambda c: -c.score)
+    everything = " ".join(f"{p.title} {p.section} {p.date or ''} {p.text}" for p in passages)
+    passage_tokens = set(tokenize(everything))
+    coverage = weighted_share(terms, passage_tokens, weights)
+    missing = tuple(s for s in specifics(question) if not (set(tokenize(s)) & passage_tokens))
+    best_cosine = max((c.cosine for c in candidates), default=0.0)
+    return Evidence(tuple(candidates), coverage, best_cosine, missing)
+
+
+def _metadata_asked(question: str) -> tuple[str, ...]:
+    """Labels of the title-block lines the question asks for (see `_context`)."""
+    asked = []
+    if _ASKS_AUTHOR.search(question):
+        asked.append(_AUTHORS)
+    if _ASKS_DATE.search(question):
+        asked.append(_PUBLISHED)
+    if _ASKS_TITLE.search(question) and not asked:
+        asked.append(_TITLE)
+    return tuple(asked)
+
+
+def asked_ordinal(question: str) -> int | None:
+    """2 for "the second proposal", "두 번째 제언"; None when the question asks for no numbered item."""
+    match = _ORDINAL.search(question)
+    if not match:
+        return None
+    word = next(g for g in match.groups() if g).lower().replace(" ", "")
+    return _ORDINALS.get(word)
+
+
+def item_number(text: str, start: int) -> int | None:
+    """The list number of the item a sentence opens or belongs to ("2." or "②" at its line start)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    match = _ITEM.match(text, line_start)
+    if not match:
+        return None
+    mark = match.group(0).strip()
+    digits = re.match(r"[0-9]+", mark)
+    if digits:
+        return int(digits.group(0))
+    for base in ("①", "❶", "➀", "⑴"):
+        if 0 <= ord(mark[0]) - ord(base) < 20:
+            return ord(mark[0]) - ord(base) + 1
+    return None
+
+
+def specifics(question: str) -> list[str]:
+    """Years and proper names in a question ("2024", "Seoul", "GTX"): what an answer must be about."""
+    found = _YEAR.findall(question)
+    for match in _NAME.finditer(question):
+        word = match.group(0)
+        if word.lower() not in _NOT_NAMES and tokenize(word) and not _YEAR.fullmatch(word):
+            found.append(word)
+    return list(dict.fromkeys(found))
+
+
+def _context(passage: Passage, sentence: str) -> str:
+    """A sentence is embedded with its section label, which often carries the question's words.
+
+    Lines of a brief's title block are labelled for what they are (title, authors, volume and date),
+    so that "who wrote it and when?" meets them.
+    """
+    if passage.section == HEADER_SECTION:
+        if sentence == passage.title:
+            return f"{_TITLE}: {sentence}"
+        if passage.authors and sentence.replace(",", "") in passage.authors.replace(",", ""):
+            return f"{_AUTHORS}: {sentence}"
+        if passage.date and passage.date in sentence:
+            return f"{_PUBLISHED} {passage.date}: {sentence}"
+        return sentence
+    if passage.section == OVERVIEW_SECTION:
+        return sentence
+    return f"{passage.section}: {sentence}"

@@ -1,0 +1,67 @@
+"""The extractive generator: the best sentences of the retrieved passages, quoted and cited.
+
+No language model: it cannot invent anything. Sentences are chosen by the same relevance signals that
+decide refusals, limited to a short answer, and put back in the order they stand in their briefs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from assistant.generation.evidence import Candidate, Evidence
+from assistant.keyword import tokenize
+from assistant.models import Passage
+
+
+class ExtractiveGenerator:
+    """Chooses up to `max_sentences` sentences (about `max_words` words) that answer the question."""
+
+    name = "extractive"
+
+    def __init__(self, *, max_sentences: int = 3, max_words: int = 110, margin: float = 0.15) -> None:
+        self.max_sentences = max_sentences
+        self.max_words = max_words
+        self.margin = margin
+
+    def draft(
+        self, question: str, passages: list[Passage], evidence: Evidence, language: str
+    ) -> Iterator[str]:
+        """Yields the answer sentence by sentence, each ending in its passage marker, e.g. "... [2]"."""
+        for i, candidate in enumerate(self.choose(evidence)):
+            yield ("" if i == 0 else " ") + f"{_end(candidate.text)} [{candidate.passage_number}]"
+
+    def choose(self, evidence: Evidence) -> list[Candidate]:
+        if not evidence.candidates:
+            return []
+        best = evidence.candidates[0]
+        chosen = [best]
+        words = len(best.text.split())
+        for candidate in evidence.candidates[1:]:
+            if len(chosen) >= self.max_sentences:
+                break
+            if candidate.score < best.score - self.margin or candidate.cosine < 0.4:
+                break  # sorted by score: nothing further qualifies
+            length = len(candidate.text.split())
+            if words + length > self.max_words or _repeats(candidate, chosen):
+                continue
+            chosen.append(candidate)
+            words += length
+        docs = list(dict.fromkeys(c.passage.doc_id for c in chosen))
+        return sorted(chosen, key=lambda c: (docs.index(c.passage.doc_id), c.passage.start + c.start))
+
+
+def _repeats(candidate: Candidate, chosen: list[Candidate]) -> bool:
+    """Near-duplicates (the same sentence in two chunks, or one sentence restating another)."""
+    words = set(tokenize(candidate.text))
+    for other in chosen:
+        if other.passage.chunk_id == candidate.passage.chunk_id and other.start == candidate.start:
+            return True
+        theirs = set(tokenize(other.text))
+        if words and theirs and len(words & theirs) / min(len(words), len(theirs)) > 0.8:
+            return True
+    return False
+
+
+def _end(text: str) -> str:
+    """Sentences keep their own ending: a brief's text cut off mid-word is not given a full stop."""
+    return text
