@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install install-llm run test lint typecheck unit eval bench clean
+.PHONY: install install-llm browser run test lint typecheck unit eval bench clean
 SHARED := ../shared/briefs
 DEV_STORE := .dev-index
 
@@ -35,7 +35,14 @@ install-llm: $(LLM_STAMP)
 
 run: install
 	$(BIN)/assistant ingest corpus
-	$(BIN)/assistant search "manufacturing innovation institutes in the USA" -k 3
+	$(BIN)/assistant serve
+
+# Debian's Chromium for the browser test (Playwright's own browser download cannot work here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+		else echo "chromium is missing and this is not root: the browser test will be skipped"; fi; }
 
 lint: install
 	$(BIN)/ruff check assistant tests benchmarks
@@ -44,7 +51,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install-llm
+unit: install-llm browser
 	$(BIN)/pytest
 
 test: lint typecheck unit

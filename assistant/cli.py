@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval-only", action="store_true", help="measure retrieval without answering")
     common(p)
 
+    p = sub.add_parser("serve", help="serve the web app (Chat, Search, Evaluate, Library)")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1; anything else needs a login)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--store", type=Path, help="index folder (default: vectorstore/, or ASSISTANT_STORE_DIR)")
+
     p = sub.add_parser("stats", help="what the index holds")
     common(p)
 
@@ -320,6 +325,19 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.ui.app import serve
+
+    updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+    settings = settings.model_copy(update=updates)
+    print(
+        f"loading the index and the model; the app will be at http://{settings.host}:{settings.port}",
+        flush=True,
+    )
+    serve(settings)
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.library import Library
 
@@ -388,6 +406,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "search": cmd_search,
     "ask": cmd_ask,
     "eval": cmd_eval,
+    "serve": cmd_serve,
     "stats": cmd_stats,
     "remove": cmd_remove,
 }

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     store_dir: Path = Field(Path("vectorstore"), description="folder of the persisted index")
     corpus_dir: Path = Field(Path("corpus"), description="default folder for `assistant ingest`")
     data_dir: Path = Field(Path("data"), description="the app's own folder for uploads and reports")
+    testset_dirs: list[Path] = Field(
+        default_factory=lambda: [Path("tests/data"), Path("../shared/briefs")],
+        description="folders whose qa*.jsonl / qa*.csv files the Evaluate tab offers",
+    )
     chroma_url: str | None = Field(None, description="a Chroma server URL; unset = embedded store")
     chroma_token: SecretStr | None = Field(None, description="auth token sent to the Chroma server")
 
