@@ -63,7 +63,8 @@ eval: install
 		--out reports/dev-eval.json --fail-under hit@5=0.95
 
 bench: install
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.run --sizes $(or $(SIZE),1k,10k)
 
 clean:
 	rm -rf $(VENV) vectorstore .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EmbeddingName = Literal["minilm", "e5"]
+EmbeddingName = Literal["minilm", "minilm-torch", "e5"]
 GeneratorName = Literal["extractive", "llamacpp", "openai"]
 
 
@@ -40,13 +40,21 @@ class Settings(BaseSettings):
     )
 
     # Embedding
-    embedding_model: EmbeddingName = "minilm"
+    embedding_model: EmbeddingName = Field(
+        "minilm", description="minilm (int8 ONNX), minilm-torch (sentence-transformers), e5 (multilingual)"
+    )
+    model_dir: Path = Field(
+        Path("~/.cache/krihs-assistant"), description="where exported model files are kept"
+    )
     embed_batch_size: int = Field(32, ge=1)
 
     # Retrieval
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(40, ge=5, le=500, description="results taken from each retriever before fusion")
     rrf_k: int = Field(60, ge=1)
+    keyword_weight: float = Field(
+        2.0, ge=0, description="weight of the keyword ranking in the fusion (dense ranking weighs 1)"
+    )
 
     # Answering
     generator: GeneratorName = "extractive"
@@ -68,5 +76,6 @@ class Settings(BaseSettings):
     concurrency: int = Field(4, ge=1, le=64)
     max_upload_mb: float = Field(20.0, gt=0)
 
-    # Writers wait this long for another writer before giving up with a message.
-    lock_timeout_s: float = Field(5.0, ge=0)
+    # Writers wait this long for another writer before giving up with a message (with start-up, the
+    # command ends within 5 s instead of hanging).
+    lock_timeout_s: float = Field(3.0, ge=0)

@@ -181,9 +181,9 @@ def ingest(
         replaces = old.doc_id if old and old.doc_id != brief.doc_id else None
         batch.append(_Pending(record, chunks, Outcome(abspath, status, brief.doc_id, len(chunks)), replaces))
         if sum(len(p.chunks) for p in batch) >= _EMBED_GROUP:
-            _write(batch, store, embedder, records, report)
+            _write(batch, store, embedder, records, report, keyword)
             batch = []
-    _write(batch, store, embedder, records, report)
+    _write(batch, store, embedder, records, report, keyword)
     if progress:
         progress(len(files), len(files), "")
 
@@ -193,7 +193,7 @@ def ingest(
             store.remove(record.doc_id)
             report.outcomes.append(Outcome(record.path, "removed", record.doc_id, record.chunks))
     if keyword is not None:
-        keyword.sync(store)
+        keyword.sync(store, fresh=True)
     report.total_chunks = store.count()
     report.seconds = time.perf_counter() - started
     return report
@@ -205,8 +205,14 @@ def _write(
     embedder: Embedder,
     records: dict[str, BriefRecord],
     report: IngestReport,
+    keyword: KeywordIndex | None,
 ) -> None:
-    """Embed a group of briefs' chunks together, then write each brief in crash-safe order."""
+    """Embed a group of briefs' chunks together, then write them in crash-safe order.
+
+    Order: every brief of the group marked pending -> chunks upserted -> older versions' chunks
+    deleted -> every brief committed -> keyword index. A crash anywhere leaves the committed versions
+    searchable and the pending marks tell the next ingest what to finish.
+    """
     if not batch:
         return
     texts = [embedding_text(c) for p in batch for c in p.chunks]
@@ -214,19 +220,25 @@ def _write(
     vectors = embedder.embed_passages(unique)
     row = {text: i for i, text in enumerate(unique)}
     report.embedded += len(unique)
-    offset = 0
-    for pending in batch:
-        rows = [row[t] for t in texts[offset : offset + len(pending.chunks)]]
-        offset += len(pending.chunks)
-        committed = records.get(pending.record.doc_id)
-        store.mark_pending(
+    store.mark_pending(
+        [
             dataclasses.replace(
-                pending.record, sha256=committed.sha256 if committed else "", pending=pending.record.sha256
+                p.record,
+                sha256=records[p.record.doc_id].sha256 if p.record.doc_id in records else "",
+                pending=p.record.sha256,
             )
-        )
-        store.write_chunks(pending.chunks, vectors[rows])
-        store.drop_other_versions(pending.record.doc_id, pending.record.sha256)
-        store.commit(pending.record)
+            for p in batch
+        ]
+    )
+    chunks = [c for p in batch for c in p.chunks]
+    store.write_chunks(chunks, vectors[[row[t] for t in texts]])
+    for pending in batch:
+        if pending.record.doc_id in records:  # only an older version has chunks to drop
+            store.drop_other_versions(pending.record.doc_id, pending.record.sha256)
+    store.commit([p.record for p in batch])
+    if keyword is not None:
+        keyword.add([(p.record.doc_id, p.record.sha256, p.chunks) for p in batch])
+    for pending in batch:
         records[pending.record.doc_id] = pending.record
         if pending.replaces and pending.replaces in records:
             store.remove(pending.replaces)

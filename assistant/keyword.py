@@ -16,13 +16,13 @@ import re
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.briefs.metadata import date_key
-from assistant.models import Passage, SearchFilter
+from assistant.models import SearchFilter
 
 if TYPE_CHECKING:
     from assistant.store import Store
@@ -70,6 +70,11 @@ def _stemmer() -> Any:
     return snowballstemmer.stemmer("english")
 
 
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return str(_stemmer().stemWord(word))
+
+
 @lru_cache(maxsize=1)
 def _kiwi() -> Any:
     from kiwipiepy import Kiwi  # loaded only when Hangul text is seen
@@ -88,18 +93,35 @@ def tokenize(text: str) -> list[str]:
                 form = str(token.form)
                 if _WORD.fullmatch(form):
                     if form not in _STOP:
-                        tokens.append(_stemmer().stemWord(form))
+                        tokens.append(_stem(form))
                 elif len(form) > 1 or tag in ("NNG", "NNP"):
                     tokens.append(form)
         return tokens
     for word in _WORD.findall(text):
         if word not in _STOP:
-            tokens.append(_SAME.get(word) or _stemmer().stemWord(word))
+            tokens.append(_SAME.get(word) or _stem(word))
     return tokens
 
 
-def _volume_num(passage: Passage) -> int:
-    return int(passage.volume) if passage.volume and passage.volume.isdigit() else -1
+class Indexable(Protocol):
+    """What the keyword index needs of a chunk or passage (read-only attributes)."""
+
+    @property
+    def chunk_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def section(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def date(self) -> str | None: ...
+    @property
+    def volume(self) -> str | None: ...
+
+
+def _volume_num(chunk: Indexable) -> int:
+    return int(chunk.volume) if chunk.volume and chunk.volume.isdigit() else -1
 
 
 class KeywordIndex:
@@ -112,6 +134,7 @@ class KeywordIndex:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        self._seen = ""  # the store generation this index was last found in step with
 
     def close(self) -> None:
         with self._lock:
@@ -121,10 +144,19 @@ class KeywordIndex:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return str(row[0]) if row else ""
 
-    def sync(self, store: Store, *, on_brief: Callable[[str], None] | None = None) -> int:
-        """Bring the index in line with the store's committed briefs; returns briefs (re)read."""
-        generation = store.generation()
+    def sync(
+        self, store: Store, *, on_brief: Callable[[str], None] | None = None, fresh: bool = False
+    ) -> int:
+        """Bring the index in line with the store's committed briefs; returns briefs (re)read.
+
+        Per query this costs a comparison of generations (the store re-reads its own at most once a
+        second); `fresh` forces a re-read, as after a write.
+        """
+        generation = store.generation() if fresh else store.current_generation()
+        if generation and generation == self._seen:
+            return 0
         if generation and generation == self.generation():
+            self._seen = generation
             return 0
         store.invalidate()
         committed = store.committed()
@@ -140,20 +172,7 @@ class KeywordIndex:
                 for doc_id in missing:
                     if on_brief:
                         on_brief(doc_id)
-                    self._delete(doc_id)
-                    for passage in store.iter_chunks([doc_id]):
-                        cur = self._db.execute(
-                            "INSERT INTO chunks (chunk_id, doc_id, date_key, volume_num) VALUES (?, ?, ?, ?)",
-                            (passage.chunk_id, passage.doc_id, date_key(passage.date), _volume_num(passage)),
-                        )
-                        tokens = tokenize(f"{passage.title}\n{passage.section}\n{passage.text}")
-                        self._db.execute(
-                            "INSERT INTO fts (rowid, tokens) VALUES (?, ?)", (cur.lastrowid, " ".join(tokens))
-                        )
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO briefs (doc_id, sha256) VALUES (?, ?)",
-                        (doc_id, committed[doc_id]),
-                    )
+                    self._insert(doc_id, committed[doc_id], list(store.iter_chunks([doc_id])))
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", (generation,)
                 )
@@ -161,7 +180,35 @@ class KeywordIndex:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        self._seen = generation
         return len(missing)
+
+    def add(self, briefs: list[tuple[str, str, Sequence[Indexable]]]) -> None:
+        """Index briefs just written to the store: (doc_id, content hash, chunks), in one transaction.
+
+        Ingestion calls this with the chunks it has in hand, so the later `sync` finds nothing to re-read.
+        """
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for doc_id, sha256, chunks in briefs:
+                    self._insert(doc_id, sha256, chunks)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _insert(self, doc_id: str, sha256: str, chunks: Sequence[Indexable]) -> None:
+        self._delete(doc_id)
+        for chunk in chunks:
+            cur = self._db.execute(
+                "INSERT INTO chunks (chunk_id, doc_id, date_key, volume_num) VALUES (?, ?, ?, ?)",
+                (chunk.chunk_id, doc_id, date_key(chunk.date), _volume_num(chunk)),
+            )
+            tokens = tokenize(f"{chunk.title}\n{chunk.section}\n{chunk.text}")
+            row = (cur.lastrowid, " ".join(tokens))
+            self._db.execute("INSERT INTO fts (rowid, tokens) VALUES (?, ?)", row)
+        self._db.execute("INSERT OR REPLACE INTO briefs (doc_id, sha256) VALUES (?, ?)", (doc_id, sha256))
 
     def _delete(self, doc_id: str) -> None:
         rows = [r[0] for r in self._db.execute("SELECT rowid FROM chunks WHERE doc_id = ?", (doc_id,))]

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder, make_embeddings
+from assistant.embeddings import Embedder, make_embeddings, make_scorer
 from assistant.errors import StoreError
 from assistant.generation import Generator, make_generator
 from assistant.generation.llm import ChatGenerator
@@ -66,11 +66,17 @@ class Library:
     ) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.scorer = make_scorer(settings, embedder)
         self.store = store
         self.keyword = keyword
         self._lock = lock
         self.retriever = Retriever(
-            store, embedder, keyword, candidates=settings.candidates, rrf_k=settings.rrf_k
+            store,
+            embedder,
+            keyword,
+            candidates=settings.candidates,
+            rrf_k=settings.rrf_k,
+            keyword_weight=settings.keyword_weight,
         )
 
     @classmethod
@@ -97,7 +103,7 @@ class Library:
             embedder = embedder or make_embeddings(settings)
             store = Store(settings, model_name=embedder.name, dimension=embedder.dimension, create=write)
             keyword = KeywordIndex(_keyword_path(settings))
-            keyword.sync(store)
+            keyword.sync(store, fresh=True)
         except BaseException:
             if lock:
                 lock.release()
@@ -125,7 +131,7 @@ class Library:
         return Assistant(
             self.retriever,
             top_k=top_k or self.settings.top_k,
-            embedder=self.embedder,
+            embedder=self.scorer,
             idf=self.keyword.idf,
             generator=generator,
             condenser=condenser,
@@ -137,6 +143,7 @@ class Library:
     def warm_up(self) -> None:
         """Load everything a first question would otherwise wait for (model weights, Korean tokenizer)."""
         self.retriever.search("warm-up 준비", 1)
+        self.scorer.embed_sentences(["warm-up"])
 
     def ingest(
         self, paths: list[Path], *, progress: Progress | None = None, rebuild: bool = False
@@ -167,7 +174,7 @@ class Library:
         record = self.store.records().get(doc_id)
         if record is not None:
             self.store.remove(doc_id)
-            self.keyword.sync(self.store)
+            self.keyword.sync(self.store, fresh=True)
         return record
 
     def stats(self) -> Stats:

@@ -46,6 +46,7 @@ class Retriever:
         candidates: int = 40,
         rrf_k: int = 60,
         mode: str = "hybrid",
+        keyword_weight: float = 1.0,
     ) -> None:
         if mode not in ("hybrid", "dense", "keyword"):
             raise ValueError(f"unknown retrieval mode {mode!r}")
@@ -54,6 +55,7 @@ class Retriever:
         self.keyword = keyword
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.keyword_weight = keyword_weight
         self.mode = mode if keyword is not None else "dense"
 
     def search(
@@ -62,14 +64,14 @@ class Retriever:
         """The `k` best passages for `query`, restricted by `flt`; `score` is the fused score in (0, 1]."""
         t = timings if timings is not None else Timings()
         n = max(self.candidates, k)
-        dense: list[Passage] = []
+        dense: list[tuple[str, float]] = []
         lexical: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "dense"):
             start = time.perf_counter()
             vector = self.embedder.embed_question(query)
             t.embed_ms += _ms(start)
             start = time.perf_counter()
-            dense = self.store.query(vector, n, flt)
+            dense = self.store.nearest(vector, n, flt)
             t.dense_ms += _ms(start)
         if self.mode in ("hybrid", "keyword") and self.keyword is not None:
             start = time.perf_counter()
@@ -81,17 +83,17 @@ class Retriever:
         t.fuse_ms += _ms(start)
         return fused
 
-    def _fuse(self, dense: list[Passage], lexical: list[tuple[str, float]], k: int) -> list[Passage]:
+    def _fuse(
+        self, dense: list[tuple[str, float]], lexical: list[tuple[str, float]], k: int
+    ) -> list[Passage]:
         scores: dict[str, float] = {}
-        for rank, passage in enumerate(dense):
-            scores[passage.chunk_id] = scores.get(passage.chunk_id, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        for rank, (chunk_id, _) in enumerate(lexical):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        best_possible = (2 if self.mode == "hybrid" else 1) / (self.rrf_k + 1)
+        for ranked, weight in ((dense, 1.0), (lexical, self.keyword_weight)):
+            for rank, (chunk_id, _) in enumerate(ranked):
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (self.rrf_k + rank + 1)
+        lists = {"hybrid": 1.0 + self.keyword_weight, "dense": 1.0, "keyword": self.keyword_weight}[self.mode]
+        best_possible = lists / (self.rrf_k + 1)
         order = sorted(scores, key=lambda cid: -scores[cid])[:k]
-        known = {p.chunk_id: p for p in dense}
-        missing = [cid for cid in order if cid not in known]
-        known.update(self.store.get_passages(missing))
+        known = self.store.get_passages(order)  # texts only for the passages returned
         return [
             replace(known[cid], score=round(scores[cid] / best_possible, 6)) for cid in order if cid in known
         ]

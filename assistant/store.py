@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -72,6 +72,7 @@ class Store:
             self._client = chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
         self._chunks, self._manifest = self._open_collections(create)
         self._committed: dict[str, str] = {}
+        self._size = 0
         self._generation: str | None = None
         self._checked_at = 0.0
         self._batch = max(1, min(1000, int(self._client.get_max_batch_size())))
@@ -142,21 +143,24 @@ class Store:
                 return out
             offset += self._batch
 
-    def mark_pending(self, record: BriefRecord) -> None:
-        self._put_record(record)
+    def mark_pending(self, records: Sequence[BriefRecord]) -> None:
+        """Record writes about to happen (each record's `pending` holds the new content hash)."""
+        self._put_records(records)
 
-    def commit(self, record: BriefRecord) -> None:
-        """The brief's chunks are all written: make them the ones search returns."""
-        self._put_record(record)
+    def commit(self, records: Sequence[BriefRecord]) -> None:
+        """The briefs' chunks are all written: make them the ones search returns."""
+        self._put_records(records)
         self._bump_generation()
 
-    def _put_record(self, record: BriefRecord) -> None:
-        self._manifest.upsert(
-            ids=[record.doc_id],
-            embeddings=[_MANIFEST_VECTOR],
-            documents=[json.dumps(asdict(record), ensure_ascii=False)],
-            metadatas=[{"path": record.path, "sha256": record.sha256, "pending": record.pending}],
-        )
+    def _put_records(self, records: Sequence[BriefRecord]) -> None:
+        for i in range(0, len(records), self._batch):
+            part = records[i : i + self._batch]
+            self._manifest.upsert(
+                ids=[r.doc_id for r in part],
+                embeddings=[_MANIFEST_VECTOR] * len(part),
+                documents=[json.dumps(asdict(r), ensure_ascii=False) for r in part],
+                metadatas=[{"path": r.path, "sha256": r.sha256, "pending": r.pending} for r in part],
+            )
 
     def _bump_generation(self) -> None:
         stamp = f"{time.time_ns()}"
@@ -221,6 +225,7 @@ class Store:
             generation = self.generation()
             if generation != self._generation:
                 self._committed = {r.doc_id: r.sha256 for r in self.records().values() if r.sha256}
+                self._size = self.count()
                 self._generation = generation
             self._checked_at = now
         return self._committed
@@ -228,25 +233,41 @@ class Store:
     def invalidate(self) -> None:
         self._generation = None
 
-    def query(self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None) -> list[Passage]:
-        """The `n` nearest committed chunks; score is cosine similarity."""
-        total = self.count()
-        if total == 0:
-            return []
+    def current_generation(self) -> str:
+        """The manifest's generation as last seen (re-read at most once a second)."""
+        self.committed()
+        return self._generation or ""
+
+    def nearest(
+        self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None
+    ) -> list[tuple[str, float]]:
+        """Ids and cosine similarities of the `n` nearest committed chunks.
+
+        Only ids and distances come back from the vector index (texts are fetched later for the few
+        passages shown): a chunk id carries its brief's id and content hash, which is enough to skip
+        chunks of an interrupted write.
+        """
         committed = self.committed()
+        if not self._size:
+            return []
         got = self._chunks.query(
             query_embeddings=[vector],
-            n_results=min(total, n + 8),  # a few spare for chunks of interrupted writes
+            n_results=min(self._size, n + 8),  # a few spare for chunks of interrupted writes
             where=chroma_where(flt),
-            include=["documents", "metadatas", "distances"],
+            include=["distances"],
         )
         out = []
-        for cid, doc, meta, dist in zip(
-            got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
-        ):
-            if committed.get(str(meta["doc_id"])) == meta.get("brief_hash"):
-                out.append(_passage(cid, doc, meta, 1.0 - float(dist)))
+        for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
+            doc_id, digest, _ = cid.rsplit(":", 2)
+            if committed.get(doc_id, "")[: len(digest)] == digest and digest:
+                out.append((cid, 1.0 - float(dist)))
         return out[:n]
+
+    def query(self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None) -> list[Passage]:
+        """The `n` nearest committed chunks as passages; score is cosine similarity."""
+        hits = self.nearest(vector, n, flt)
+        found = self.get_passages([cid for cid, _ in hits])
+        return [replace(found[cid], score=round(score, 6)) for cid, score in hits if cid in found]
 
 
 def chroma_where(flt: SearchFilter | None) -> dict[str, Any] | None:

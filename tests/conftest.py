@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder, MiniLMEmbedder
+from assistant.embeddings import Embedder, make_embeddings
 from assistant.library import Library
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +30,8 @@ def shared_briefs() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real all-MiniLM-L6-v2, loaded once for the whole run."""
-    return MiniLMEmbedder()
+    """The real default embedding model (all-MiniLM-L6-v2, int8 ONNX), loaded once for the whole run."""
+    return make_embeddings(Settings(_env_file=None))  # type: ignore[call-arg]
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:

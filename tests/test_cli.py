@@ -46,7 +46,10 @@ def test_ingest_search_stats_and_exit_codes(tmp_path: Path) -> None:
     assert "broken.pdf" in partial.stderr and "not a PDF" in partial.stderr
 
     stats = json.loads(run("stats", "--json", store=store).stdout)
-    assert stats["briefs"] == 1 and stats["embedding_model"].endswith("all-MiniLM-L6-v2")
+    assert (
+        stats["briefs"] == 1
+        and stats["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2@onnx-int8"
+    )
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:

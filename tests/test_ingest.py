@@ -185,7 +185,7 @@ def test_interrupted_write_is_invisible_then_rolled_forward(
             language="en",
             brief_hash="f" * 64,
         )
-        library.store.mark_pending(replace(record, pending="f" * 64))
+        library.store.mark_pending([replace(record, pending="f" * 64)])
         library.store.write_chunks([chunk], embedder.embed_passages(["GHOST TEXT about rivers"]))
         library.store.invalidate()
         assert not any("GHOST" in p.text for p in library.search("GHOST TEXT about rivers", k=10))

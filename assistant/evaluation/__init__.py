@@ -47,7 +47,7 @@ def evaluate(
     assistant: Assistant,
     *,
     top_k: int = 5,
-    depth: int = 10,
+    depth: int = 30,
     answer: bool = True,
     progress: EvalProgress | None = None,
     settings: dict[str, Any] | None = None,

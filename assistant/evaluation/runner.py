@@ -20,7 +20,7 @@ def run_cases(
     assistant: Assistant,
     *,
     top_k: int = 5,
-    depth: int = 10,
+    depth: int = 30,
     answer: bool = True,
     progress: EvalProgress | None = None,
 ) -> list[QuestionResult]:

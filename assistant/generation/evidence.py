@@ -31,6 +31,15 @@ _QUESTION_WORDS = frozenset(
     )
 )
 _MAX_SENTENCE_CHARS = 800
+# Text that addresses an AI system rather than a reader ("ignore previous instructions and reply ...")
+# is never quoted as an answer: a brief can contain it, but the assistant does not repeat it as fact.
+INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules|above|previous)\b|"
+    r"\b(system prompt|you are (an? )?(ai|assistant|language model|chatbot))\b|"
+    r"\b(reply|respond|answer|say)\s+(only\s+)?(that|with|exactly)\b.{0,80}\b(vol\.?\s*\d+|cite|brief)|"
+    r"이전\s*지시|지시를\s*무시|시스템\s*프롬프트",
+    re.IGNORECASE,
+)
 MISSING_PENALTY = 0.25
 ORDINAL_BONUS = 0.25
 _ORDINALS = {
@@ -152,7 +161,7 @@ def gather(question: str, passages: list[Passage], embedder: Embedder, idf: IdfF
     for number, passage in enumerate(passages, start=1):
         for start, end in sentence_spans(passage.text):
             shown = display_sentence(passage.text[start:end])
-            if len(shown) >= 3 and end - start <= _MAX_SENTENCE_CHARS:
+            if len(shown) >= 3 and end - start <= _MAX_SENTENCE_CHARS and not INSTRUCTION.search(shown):
                 spans.append((number, passage, start, end, shown))
     if not spans:
         return Evidence((), 0.0, 0.0)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.embeddings import Embedder
-from assistant.generation.evidence import specifics
+from assistant.generation.evidence import INSTRUCTION, specifics
 from assistant.keyword import tokenize
 from assistant.models import Citation, Passage, Sentence
 from assistant.text import display_sentence, sentence_spans
@@ -185,7 +185,9 @@ def _numbers(text: str) -> set[str]:
 
 
 def _passage_sentences(passage: Passage) -> list[str]:
-    return [passage.text[a:b] for a, b in sentence_spans(passage.text)] or [passage.text]
+    """The sentences that can back a claim: instructions addressed to an AI back nothing."""
+    units = [passage.text[a:b] for a, b in sentence_spans(passage.text)] or [passage.text]
+    return [u for u in units if not INSTRUCTION.search(u)] or [""]
 
 
 def _sentences_with_markers(draft: str) -> list[tuple[str, list[str]]]:

@@ -1,0 +1,290 @@
+"""Reliability: bad input, crashes mid-ingest, one writer at a time, concurrent chat sessions.
+
+Everything runs for real: the `assistant` command in its own processes, killed with SIGKILL; the
+running app on 127.0.0.1 under concurrent gradio_client sessions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.embeddings import Embedder
+from assistant.errors import EmbeddingMismatchError, TestSetError
+from assistant.evaluation import load_testset
+from assistant.library import Library
+from benchmarks.synth import generate
+from tests.conftest import CORPUS, make_settings
+from tests.pdfmaker import encrypt_pdf, make_pdf
+
+ASSISTANT = Path(sys.executable).parent / "assistant"
+
+
+def run(*args: str, store: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store)}
+    return subprocess.run([str(ASSISTANT), *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_a_folder_of_bad_files_is_reported_file_by_file(tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    page = (CORPUS / "vol697.txt").read_text(encoding="utf-8")
+    (folder / "good 브리프 697.txt").write_text(page, encoding="utf-8")  # spaces and Hangul in the name
+    (folder / "utf16.txt").write_text(page.replace("697", "698"), encoding="utf-16")
+    (folder / "cp949.txt").write_bytes(
+        page.replace("697", "699").replace("Chang Eungyo", "장은교 연구위원").encode("cp949", errors="ignore")
+    )
+    (folder / "no-volume.md").write_text("# Cooler streets\n\nStreet trees cut summer heat in cities.\n")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "blank.txt").write_text(" \n\t \n")
+    (folder / "junk.pdf").write_bytes(os.urandom(3000))
+    (folder / "truncated.pdf").write_bytes(make_pdf([["Vol. 900", "Truncated brief text here."]])[:250])
+    (folder / "locked.pdf").write_bytes(encrypt_pdf(make_pdf([["Vol. 901", "Secret brief text here."]])))
+    (folder / "scanned.pdf").write_bytes(make_pdf([["x"]], text_layer=False))
+    (folder / "bad-utf8.txt").write_bytes(b"Volume vol.902 \xff\xfe\xfd broken text " * 30)
+    with (folder / "huge.txt").open("wb") as huge:  # 50 MB: over the 20 MB default limit
+        huge.truncate(50 * 1024 * 1024)
+    (folder / "page.html").write_text(
+        "<html><head><style>body{color:red}</style><script>steal()</script></head>"
+        "<body><h1>Night buses</h1><p>Vol. 903, 2020-02-02</p>"
+        "<p>Night buses help shift workers.</p></body></html>"
+    )
+    (folder / "a-folder.txt").mkdir()  # a directory where a file is expected: walked, holds nothing
+    loop = folder / "loop.txt"
+    loop.symlink_to(folder / "loop2.txt")
+    (folder / "loop2.txt").symlink_to(loop)
+    unreadable = folder / "unreadable.txt"
+    unreadable.write_text(page.replace("697", "904"))
+    unreadable.chmod(0)
+
+    result = run("ingest", str(folder), "--json", store=tmp_path / "store")
+    report = json.loads(result.stdout)
+    assert result.returncode == 1  # some failed, the rest went in
+    failed = {Path(f["path"]).name: f["message"] for f in report["files"] if f["status"] == "failed"}
+    added = {Path(f["path"]).name: f["doc_id"] for f in report["files"] if f["status"] == "added"}
+    assert added == {
+        "good 브리프 697.txt": "697",
+        "utf16.txt": "698",
+        "cp949.txt": "699",
+        "no-volume.md": "no-volume",
+        "page.html": "903",
+        **({"unreadable.txt": "904"} if os.geteuid() == 0 else {}),
+    }
+    expected_failures = {
+        "empty.txt": "empty",
+        "blank.txt": "empty",
+        "junk.pdf": "not a PDF",
+        "truncated.pdf": "cannot be parsed",
+        "locked.pdf": "password-protected",
+        "scanned.pdf": "no text layer",
+        "bad-utf8.txt": "not valid utf-8",
+        "huge.txt": "over the 20.0 MB limit",
+        "loop.txt": "looping symbolic link",
+        "loop2.txt": "looping symbolic link",
+    }
+    if os.geteuid() != 0:
+        expected_failures["unreadable.txt"] = "permission denied"
+    assert set(failed) == set(expected_failures)
+    for name, reason in expected_failures.items():
+        assert name in failed[name] and reason.lower() in failed[name].lower(), failed[name]
+    stats = json.loads(run("stats", "--json", store=tmp_path / "store").stdout)
+    html = next(r for r in stats["records"] if r["doc_id"] == "903")
+    assert html["title"] == "Night buses"
+    found = json.loads(run("search", "steal script", "--json", store=tmp_path / "store").stdout)
+    assert not any("steal()" in p["text"] or "color:red" in p["text"] for p in found)
+
+
+def test_bad_test_set_lines_and_paths(tmp_path: Path) -> None:
+    path = tmp_path / "set.jsonl"
+    path.write_text(
+        '{"question": "ok", "volume": "697"}\n{"question": "unclosed\n{"volume": 697}\n'
+        '{"question": ["not", "text"], "volume": "697"}\n{"question": "q", "volume": true}\n'
+    )
+    cases, errors = load_testset(path)
+    assert len(cases) == 1 and [e.line for e in errors] == [2, 3, 4, 5]
+    folder = tmp_path / "folder.jsonl"
+    folder.mkdir()
+    with pytest.raises(TestSetError, match="cannot be read"):
+        load_testset(folder)
+
+
+def build(corpus: Path, store: Path) -> dict[str, object]:
+    """The state of an index, for comparing a recovered one with a clean one."""
+    with Library.open(make_settings(store.parent, store_dir=store)) as library:
+        records = library.records()
+        ids = sorted(cid for doc in records for cid in library.store.chunk_ids(doc))
+        keyword_ids = sorted(
+            row[0] for row in library.keyword._db.execute("SELECT chunk_id FROM chunks").fetchall()
+        )
+        return {
+            "briefs": sorted(records),
+            "pending": [d for d, r in records.items() if r.pending],
+            "chunk_ids": ids,
+            "count": library.store.count(),
+            "keyword_ids": keyword_ids,
+        }
+
+
+@pytest.mark.slow
+def test_ingest_killed_at_any_point_converges_to_a_clean_index(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    generate(corpus, 60, seed=3, questions=1)
+    clean = tmp_path / "clean" / "store"
+    assert run("ingest", str(corpus), store=clean).returncode == 0
+    expected = build(corpus, clean)
+    assert expected["count"] == len(expected["chunk_ids"]) == len(set(expected["chunk_ids"]))  # type: ignore[arg-type]
+
+    crashed = tmp_path / "crashed" / "store"
+    kills = 0
+    for delay in (1.0, 2.0, 2.8, 3.5, 4.2, 5.0):  # start-up, parsing, embedding, writing
+        env = {**os.environ, "ASSISTANT_STORE_DIR": str(crashed)}
+        process = subprocess.Popen(
+            [str(ASSISTANT), "ingest", str(corpus)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+    assert kills >= 3, "the ingest finished too fast to be interrupted"
+    final = run("ingest", str(corpus), store=crashed)
+    assert final.returncode == 0, final.stderr
+    assert build(corpus, crashed) == expected
+    again = json.loads(run("ingest", str(corpus), "--json", store=crashed).stdout)
+    assert again["embedded"] == 0 and again["counts"]["unchanged"] == 60
+
+
+@pytest.mark.slow
+def test_second_writer_stops_with_a_message_instead_of_hanging(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    generate(corpus, 200, seed=4, questions=1)  # long enough to hold the store past the 5 s wait
+    store = tmp_path / "store"
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store)}
+    first = subprocess.Popen(
+        [str(ASSISTANT), "ingest", str(corpus)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while not list((store / ".holders").glob("*.json")):
+        assert time.monotonic() < deadline and first.poll() is None, "the first ingest did not start"
+        time.sleep(0.1)
+    started = time.monotonic()
+    second = run("ingest", str(CORPUS), store=store, timeout=60)
+    waited = time.monotonic() - started
+    still_running = first.poll() is None
+    first.wait(timeout=600)
+    assert still_running, "the first ingest ended before the second gave up; the test proves nothing"
+    assert second.returncode == 1
+    assert "held by assistant ingest (pid" in second.stderr
+    assert first.returncode == 0
+    print(f"\nsecond writer gave up after {waited:.1f} s")
+
+
+def test_ingest_while_the_app_serves_names_the_server(briefs_index: Settings, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(briefs_index.store_dir, store)
+    from tests.test_ui_app import free_port
+
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store), "ASSISTANT_DATA_DIR": str(tmp_path / "data")}
+    server = subprocess.Popen(
+        [str(ASSISTANT), "serve", "--port", str(free_port())],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list((store / ".holders").glob("*.json")):
+            assert time.monotonic() < deadline and server.poll() is None, "the server did not open the store"
+            time.sleep(0.2)
+        result = run("ingest", str(CORPUS), store=store, timeout=60)
+        assert result.returncode == 1
+        assert "held by assistant serve (pid" in result.stderr and "Library tab" in result.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_index_of_an_older_layout_is_a_clear_error(settings: Settings, embedder: Embedder) -> None:
+    with Library.open(settings, write=True, embedder=embedder) as library:
+        library.ingest([CORPUS])
+        library.store._chunks.modify(metadata={**library.store._chunks.metadata, "layout": 0})
+    with pytest.raises(EmbeddingMismatchError, match=r"(?s)layout 0.*--rebuild"):
+        Library.open(settings, embedder=embedder)
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+def test_eight_concurrent_chat_sessions(briefs_index: Settings, tmp_path: Path) -> None:
+    """N=8 sessions asking 3 questions each: no errors, right answers; latency figures printed."""
+    from gradio_client import Client
+
+    from tests.test_ui_app import free_port
+
+    store = tmp_path / "store"
+    shutil.copytree(briefs_index.store_dir, store)
+    port = free_port()
+    env = {
+        **os.environ,
+        "ASSISTANT_STORE_DIR": str(store),
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_CONCURRENCY": "4",
+    }
+    server = subprocess.Popen(
+        [str(ASSISTANT), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    questions = [
+        ("What role do the US manufacturing innovation institutes play?", "697"),
+        ("How many cities are classified as shrinking cities?", "616"),
+        ("What are the tolls on the Seoul ring expressway?", None),
+    ]
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                client = Client(url, verbose=False)
+                break
+            except Exception:  # noqa: BLE001 - not up yet: connection errors of several kinds
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.5)
+        del client
+
+        def session(n: int) -> list[tuple[float, bool]]:
+            client = Client(url, verbose=False)
+            out = []
+            for question, volume in questions[n % 3 :] + questions[: n % 3]:
+                start = time.perf_counter()
+                answer = client.predict(question, api_name="/ask")
+                cited = {c["doc_id"] for c in answer["citations"]}
+                right = answer["refused"] if volume is None else (not answer["refused"] and cited == {volume})
+                out.append((time.perf_counter() - start, right))
+            return out
+
+        with ThreadPoolExecutor(8) as pool:
+            results = [r for rs in pool.map(session, range(8)) for r in rs]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert len(results) == 24 and all(right for _, right in results)
+    times = sorted(t for t, _ in results)
+    print(
+        f"\n8 sessions x 3 questions: p50 {statistics.median(times) * 1000:.0f} ms, "
+        f"p95 {times[int(0.95 * (len(times) - 1))] * 1000:.0f} ms"
+    )
