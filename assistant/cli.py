@@ -237,7 +237,7 @@ def format_passage(rank: int, p: Passage) -> str:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.evaluation import check_gates, evaluate, parse_gate
     from assistant.evaluation.metrics import GATEABLE
-    from assistant.evaluation.report import metric_table, write_report
+    from assistant.evaluation.report import group_table, metric_table, write_report
     from assistant.library import Library
 
     if args.compare:
@@ -285,13 +285,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             f"top {top_k} passages; generator: {run.settings['generator']}",
             "ranks are document-level: the distinct briefs of the ranked passages, in order",
         ]
-        write_report(args.report, run.metrics, run.results, title="Evaluation report", notes=notes)
+        write_report(
+            args.report, run.metrics, run.results, title="Evaluation report", notes=notes, groups=run.groups
+        )
     if args.json:
         emit_json(run.to_dict())
     else:
         for error in run.errors:
             print(f"skipped {args.testset}:{error}", file=sys.stderr)
         print(metric_table(run.metrics))
+        if run.groups:
+            print("\n" + group_table(run.groups))
         if args.report:
             print(f"report: {args.report} (chart: {args.report.with_suffix('.png')})")
     for problem in problems:

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     )
     chroma_url: str | None = Field(None, description="a Chroma server URL; unset = embedded store")
     chroma_token: SecretStr | None = Field(None, description="auth token sent to the Chroma server")
+    namespace: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9._-]{0,40}$",
+        description="prefix of the collection names (several indexes, one server)",
+    )
 
     # Reading and chunking
     max_file_mb: float = Field(20.0, gt=0, description="files larger than this are refused")
@@ -60,6 +65,14 @@ class Settings(BaseSettings):
     generator: GeneratorName = "extractive"
     refusal_threshold: float = Field(
         0.675, description="evidence strength below which the assistant refuses (benchmarks/calibrate.py)"
+    )
+    multilingual: bool = Field(
+        True,
+        description="also index one multilingual (e5) vector per brief, so that Korean questions find "
+        "English briefs and English questions find Korean ones",
+    )
+    multilingual_threshold: float = Field(
+        0.787, description="refusal threshold when the multilingual model scores the evidence"
     )
     history_turns: int = Field(4, ge=0, le=20, description="previous turns a follow-up question may use")
     openai_base_url: str | None = None

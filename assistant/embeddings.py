@@ -317,6 +317,13 @@ def make_embeddings(settings: Settings) -> Embedder:
     return OnnxMiniLMEmbedder(settings.model_dir.expanduser(), batch_size=settings.embed_batch_size)
 
 
+def make_router(settings: Settings, index_embedder: Embedder) -> Embedder | None:
+    """The multilingual model of the per-brief routes (None when switched off or already the index model)."""
+    if not settings.multilingual or isinstance(index_embedder, E5Embedder):
+        return None
+    return E5Embedder(batch_size=settings.embed_batch_size)
+
+
 def make_scorer(settings: Settings, index_embedder: Embedder) -> Embedder:
     """The model that scores sentences for answering (refusal, sentence choice, verification).
 

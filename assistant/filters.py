@@ -59,8 +59,11 @@ _IN_YEAR = re.compile(
     rf"\b(?:in|during)\s+{_YEAR}\s+{_ABOUT_BRIEFS}\b|\b{_YEAR}\s+{_ABOUT_BRIEFS}\b",
     re.I,
 )
-_KO_SINCE = re.compile(r"((?:19|20)\d{2})\s*년\s*(?:이후|부터|以後)")
-_KO_BEFORE = re.compile(r"((?:19|20)\d{2})\s*년\s*(?:이전|까지|以前)")
+# Korean dates are filters only when the words are about the briefs ("2018년 이후 발간된 브리프"), not
+# about the subject ("2011년부터 2015년까지 사망자 수").
+_KO_ABOUT = r"[^.?!]{0,12}?(?:발간|발행|출간|나온|브리프|보고서)"
+_KO_SINCE = re.compile(r"((?:19|20)\d{2})\s*년\s*(?:이후|부터|以後)" + _KO_ABOUT)
+_KO_BEFORE = re.compile(r"((?:19|20)\d{2})\s*년\s*(?:이전|까지|以前)" + _KO_ABOUT)
 _KO_IN = re.compile(r"((?:19|20)\d{2})\s*년\s*(?:에\s*(?:발간|발표|나온|출간)|발간|발표)")
 
 

@@ -263,6 +263,19 @@ class KeywordIndex:
         df = {str(term): int(doc) for term, doc in rows}
         return {t: math.log(1 + (total - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in unique}
 
+    def chunk_ids_of(self, doc_ids: list[str]) -> dict[str, list[str]]:
+        """The chunk ids of each brief, in reading order."""
+        if not doc_ids:
+            return {}
+        with self._lock:
+            marks = ",".join("?" * len(doc_ids))
+            sql = f"SELECT doc_id, chunk_id FROM chunks WHERE doc_id IN ({marks}) ORDER BY rowid"
+            rows = self._db.execute(sql, doc_ids).fetchall()
+        out: dict[str, list[str]] = {d: [] for d in doc_ids}
+        for doc_id, chunk_id in rows:
+            out[str(doc_id)].append(str(chunk_id))
+        return out
+
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder, make_embeddings, make_scorer
+from assistant.embeddings import E5Embedder, Embedder, make_embeddings, make_router, make_scorer
 from assistant.errors import StoreError
 from assistant.generation import Generator, make_generator
 from assistant.generation.llm import ChatGenerator
@@ -67,6 +67,7 @@ class Library:
         self.settings = settings
         self.embedder = embedder
         self.scorer = make_scorer(settings, embedder)
+        self.router = make_router(settings, embedder)
         self.store = store
         self.keyword = keyword
         self._lock = lock
@@ -77,6 +78,7 @@ class Library:
             candidates=settings.candidates,
             rrf_k=settings.rrf_k,
             keyword_weight=settings.keyword_weight,
+            router=self.router,
         )
 
     @classmethod
@@ -136,6 +138,9 @@ class Library:
             generator=generator,
             condenser=condenser,
             refusal_threshold=self.settings.refusal_threshold,
+            # With the multilingual model as the index model, every question is weighed as multilingual.
+            multilingual=self.router or (self.scorer if isinstance(self.scorer, E5Embedder) else None),
+            multilingual_threshold=self.settings.multilingual_threshold,
             max_question_chars=self.settings.max_question_chars,
             history_turns=self.settings.history_turns,
         )
@@ -154,6 +159,7 @@ class Library:
             store=self.store,
             embedder=self.embedder,
             keyword=self.keyword,
+            router=self.router,
             progress=progress,
             rebuild=rebuild,
         )
@@ -194,7 +200,7 @@ class Library:
 def _keyword_path(settings: Settings) -> Path:
     if settings.chroma_url:
         # Each replica keeps its own copy, rebuilt from the server's documents and kept in step.
-        digest = hashlib.sha1(settings.chroma_url.encode()).hexdigest()[:12]
+        digest = hashlib.sha1(f"{settings.chroma_url}|{settings.namespace}".encode()).hexdigest()[:12]
         return settings.data_dir / f"keyword-{digest}.sqlite3"
     return settings.store_dir / "keyword.sqlite3"
 

@@ -87,6 +87,8 @@ class Assistant:
         generator: Generator | None = None,
         condenser: Condenser | None = None,
         refusal_threshold: float = 0.675,
+        multilingual: Embedder | None = None,
+        multilingual_threshold: float = 0.787,
         max_question_chars: int = 2000,
         history_turns: int = 4,
     ) -> None:
@@ -101,6 +103,10 @@ class Assistant:
         self.condenser = condenser
         self.verifier = Verifier(self.embedder)
         self.refusal_threshold = refusal_threshold
+        # Korean questions, or Korean briefs, are scored by the multilingual model, with its own threshold.
+        self.multilingual = multilingual
+        self.multilingual_threshold = multilingual_threshold
+        self.multilingual_verifier = Verifier(multilingual) if multilingual else None
         self.max_question_chars = max_question_chars
         self.history_turns = history_turns
 
@@ -154,8 +160,7 @@ class Assistant:
             explicit = carried
         if retrieval is None or retrieval.question != standalone:
             retrieval = self.retrieve(standalone, explicit)
-        passages = retrieval.passages[: self.top_k]
-        evidence = gather(standalone, passages, self.embedder, self.idf)
+        passages, evidence, threshold, verifier = self.weigh(standalone, retrieval)
         base = Answer(
             question=question,
             sentences=(),
@@ -165,7 +170,7 @@ class Assistant:
             filter=retrieval.filter.describe(),
             generator=self.generator.name,
         )
-        if not passages or evidence.strength < self.refusal_threshold:
+        if not passages or evidence.strength < threshold:
             answer = self._refusal(retrieval, base)
             yield AnswerEvent("delta", answer.text)
             yield AnswerEvent("final", answer=answer)
@@ -182,16 +187,18 @@ class Assistant:
         draft = "".join(pieces)
         if len(draft) > shown:
             yield AnswerEvent("delta", _labels(draft[shown:], passages))
-        verified = (
-            self.verifier.verify(draft, passages, standalone) if NOT_IN_BRIEFS not in draft else Verified()
-        )
+        verified = verifier.verify(draft, passages, standalone) if NOT_IN_BRIEFS not in draft else Verified()
         notes = _notes(verified, language)
         if self.generator is not self.fallback and (
             not verified.sentences or verified.kept_share < MIN_KEPT_SHARE
         ):
             fallback = "".join(self.fallback.draft(standalone, passages, evidence, language))
-            verified = self.verifier.verify(fallback, passages, standalone)
+            verified = verifier.verify(fallback, passages, standalone)
             notes = [say(language, "fallback")]
+        if not verified.sentences:  # nothing survived verification: say so, as for weak evidence
+            answer = self._refusal(retrieval, base)
+            yield AnswerEvent("final", answer=replace(answer, notes=tuple(notes)))
+            return
         sentences = list(verified.sentences)
         if language == "ko" and sentences and all(p.language != "ko" for p in passages):
             labels = " ".join(dict.fromkeys(c.label for s in sentences for c in s.citations))
@@ -199,12 +206,44 @@ class Assistant:
         answer = replace(
             base,
             sentences=tuple(sentences),
-            refused=not verified.sentences,
+            refused=False,
             passages=tuple(passages),
             notes=tuple(notes),
-            nearest=() if verified.sentences else _nearest(retrieval),
         )
         yield AnswerEvent("final", answer=answer)
+
+    def weigh(self, question: str, retrieval: Retrieval) -> tuple[list[Passage], Evidence, float, Verifier]:
+        """The passages an answer may use, the evidence they hold, the refusal threshold that applies,
+        and the verifier for the answer.
+
+        Korean questions and Korean briefs are weighed with the multilingual model (and its own
+        threshold); across languages the answer gets the whole top brief, since passage ranks within
+        it come from a model that reads only one of the two languages.
+        """
+        language = question_language(question)
+        passages = retrieval.passages[: self.top_k]
+        multilingual = self.multilingual is not None and (
+            self.multilingual is self.embedder
+            or language != "en"
+            or any(p.language != "en" for p in passages)
+        )
+        if not multilingual or self.multilingual is None or self.multilingual_verifier is None:
+            evidence = gather(question, passages, self.embedder, self.idf)
+            return passages, evidence, self.refusal_threshold, self.verifier
+        if passages and passages[0].language != language:
+            passages = self._whole_brief(passages)
+        evidence = gather(question, passages, self.multilingual, self.idf, multilingual=True)
+        return passages, evidence, self.multilingual_threshold, self.multilingual_verifier
+
+    def _whole_brief(self, passages: list[Passage], limit: int = 12) -> list[Passage]:
+        """Across languages, passage ranks within a brief mean little: give the answer the whole top brief."""
+        top = passages[0].doc_id
+        keyword = self.retriever.keyword
+        ids = keyword.chunk_ids_of([top]).get(top, []) if keyword is not None else []
+        found = self.retriever.store.get_passages(ids)
+        whole = [found[cid] for cid in ids if cid in found]
+        extra = [p for p in passages if p.doc_id != top]
+        return (whole + extra)[:limit]
 
     def clean(self, question: str) -> str:
         """The question without control characters; empty or over-long questions are errors."""

@@ -8,6 +8,7 @@ calibration between the two: each list contributes 1 / (k + rank).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field, replace
 
@@ -15,6 +16,10 @@ from assistant.embeddings import Embedder
 from assistant.keyword import KeywordIndex
 from assistant.models import Passage, SearchFilter
 from assistant.store import Store
+from assistant.text import question_language
+
+_ROUTED_BRIEFS = 10
+_ROUTE_SCALE = 0.01
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,8 @@ class Retriever:
         rrf_k: int = 60,
         mode: str = "hybrid",
         keyword_weight: float = 1.0,
+        router: Embedder | None = None,
+        route_weights: tuple[float, float, float] = (3.0, 1.0, 3.0),
     ) -> None:
         if mode not in ("hybrid", "dense", "keyword"):
             raise ValueError(f"unknown retrieval mode {mode!r}")
@@ -56,6 +63,10 @@ class Retriever:
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.keyword_weight = keyword_weight
+        self.router = router
+        # (route weight for a question in another language than English, keyword weight for such a
+        # question, route weight for an English question when some briefs are in another language)
+        self.route_weights = route_weights
         self.mode = mode if keyword is not None else "dense"
 
     def search(
@@ -66,7 +77,10 @@ class Retriever:
         n = max(self.candidates, k)
         dense: list[tuple[str, float]] = []
         lexical: list[tuple[str, float]] = []
-        if self.mode in ("hybrid", "dense"):
+        language = question_language(query)
+        # The dense model reads English only: for a question in another language, the multilingual
+        # route replaces it (when there is one).
+        if self.mode in ("hybrid", "dense") and not (language != "en" and self.router is not None):
             start = time.perf_counter()
             vector = self.embedder.embed_question(query)
             t.embed_ms += _ms(start)
@@ -78,19 +92,47 @@ class Retriever:
             self.keyword.sync(self.store)
             lexical = self.keyword.search(query, n, flt)
             t.keyword_ms += _ms(start)
+        routed: list[tuple[str, float]] = []
+        route_weight = 0.0
+        if self.router is not None and self.keyword is not None and self.mode == "hybrid":
+            cross = language != "en"
+            if cross or any(lang != "en" for lang in self.store.languages()):
+                start = time.perf_counter()
+                vector = self.router.embed_question(query)
+                briefs = self.store.route(vector, _ROUTED_BRIEFS, flt, language=language)
+                chunks = self.keyword.chunk_ids_of([doc for doc, _ in briefs])
+                routed = [(cid, score) for doc, score in briefs for cid in chunks.get(doc, [])]
+                route_weight = self.route_weights[0] if cross else self.route_weights[2]
+                t.extra["route_ms"] = t.extra.get("route_ms", 0.0) + _ms(start)
+        keyword_weight = self.route_weights[1] if routed and language != "en" else self.keyword_weight
         start = time.perf_counter()
-        fused = self._fuse(dense, lexical, k)
+        fused = self._fuse(dense, lexical, k, routed, route_weight, keyword_weight)
         t.fuse_ms += _ms(start)
         return fused
 
     def _fuse(
-        self, dense: list[tuple[str, float]], lexical: list[tuple[str, float]], k: int
+        self,
+        dense: list[tuple[str, float]],
+        lexical: list[tuple[str, float]],
+        k: int,
+        routed: list[tuple[str, float]] | None = None,
+        route_weight: float = 0.0,
+        keyword_weight: float | None = None,
     ) -> list[Passage]:
+        keyword_weight = self.keyword_weight if keyword_weight is None else keyword_weight
         scores: dict[str, float] = {}
-        for ranked, weight in ((dense, 1.0), (lexical, self.keyword_weight)):
+        for ranked, weight in ((dense, 1.0), (lexical, keyword_weight)):
             for rank, (chunk_id, _) in enumerate(ranked):
                 scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (self.rrf_k + rank + 1)
-        lists = {"hybrid": 1.0 + self.keyword_weight, "dense": 1.0, "keyword": self.keyword_weight}[self.mode]
+        # A routed brief lends its score to all of its chunks (the route knows briefs, not passages).
+        # Rank fusion would flatten the route's order (rank 1 and 2 differ by 2% at k=60), so the
+        # route's own similarity decides: each 0.01 of cosine behind the best brief costs a factor e.
+        if routed:
+            best = max(score for _, score in routed)
+            for chunk_id, score in routed:
+                share = math.exp((score - best) / _ROUTE_SCALE)
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + route_weight * share / (self.rrf_k + 1)
+        lists = (1.0 if dense else 0.0) + (keyword_weight if lexical else 0.0) + route_weight or 1.0
         best_possible = lists / (self.rrf_k + 1)
         order = sorted(scores, key=lambda cid: -scores[cid])[:k]
         known = self.store.get_passages(order)  # texts only for the passages returned

@@ -30,13 +30,16 @@ log = logging.getLogger(__name__)
 LAYOUT_VERSION = 1
 CHUNKS = "brief_chunks"
 MANIFEST = "brief_manifest"
+ROUTES = "brief_routes"  # one multilingual vector per brief, for questions across languages
 _GENERATION_ID = "~generation"
 _MANIFEST_VECTOR = [1.0]  # manifest records are looked up by id, never by vector
 _REFRESH_S = 1.0
+SAME_LANGUAGE_OFFSET = 0.04  # multilingual-e5-small's bonus for a shared language; see `route`
 
 
 def store_location(settings: Settings) -> str:
-    return settings.chroma_url or str(settings.store_dir.resolve())
+    where = settings.chroma_url or str(settings.store_dir.resolve())
+    return f"{where} (namespace {settings.namespace})" if settings.namespace else where
 
 
 class Store:
@@ -47,6 +50,9 @@ class Store:
         from chromadb.config import Settings as ChromaSettings
 
         self.location = store_location(settings)
+        # Several indexes can share one Chroma server, each under its own namespace.
+        prefix = f"{settings.namespace}-" if settings.namespace else ""
+        self._names = {"chunks": prefix + CHUNKS, "manifest": prefix + MANIFEST, "routes": prefix + ROUTES}
         self.model_name = model_name
         self.dimension = dimension
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
@@ -71,6 +77,9 @@ class Store:
                 )
             self._client = chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
         self._chunks, self._manifest = self._open_collections(create)
+        self._routes: Any = None
+        self._languages: set[str] = set()
+        self._doc_language: dict[str, str] = {}
         self._committed: dict[str, str] = {}
         self._size = 0
         self._generation: str | None = None
@@ -80,7 +89,7 @@ class Store:
     # -- opening -----------------------------------------------------------------------------------
     def _open_collections(self, create: bool) -> tuple[Any, Any]:
         names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
-        if CHUNKS not in names:
+        if self._names["chunks"] not in names:
             if not create:
                 raise StoreError(
                     f"the index at {self.location} is empty",
@@ -92,12 +101,15 @@ class Store:
                 "layout": LAYOUT_VERSION,
             }
             chunks = self._client.create_collection(
-                CHUNKS, embedding_function=None, metadata=meta, configuration={"hnsw": {"space": "cosine"}}
+                self._names["chunks"],
+                embedding_function=None,
+                metadata=meta,
+                configuration={"hnsw": {"space": "cosine"}},
             )
         else:
-            chunks = self._client.get_collection(CHUNKS, embedding_function=None)
+            chunks = self._client.get_collection(self._names["chunks"], embedding_function=None)
             self._check_model(chunks.metadata or {})
-        manifest = self._client.get_or_create_collection(MANIFEST, embedding_function=None)
+        manifest = self._client.get_or_create_collection(self._names["manifest"], embedding_function=None)
         return chunks, manifest
 
     def _check_model(self, meta: dict[str, Any]) -> None:
@@ -121,12 +133,13 @@ class Store:
 
     def reset(self) -> None:
         """Delete everything in this index (used by `ingest --rebuild`)."""
-        for name in (CHUNKS, MANIFEST):
+        for name in self._names.values():
             try:
                 self._client.delete_collection(name)
             except Exception as exc:  # noqa: BLE001 - chromadb raises different types per backend
                 log.debug("delete_collection %s: %s", name, exc)
         self._chunks, self._manifest = self._open_collections(create=True)
+        self._routes = None
         self._committed, self._generation = {}, None
 
     # -- manifest ----------------------------------------------------------------------------------
@@ -184,10 +197,86 @@ class Store:
 
     def drop_other_versions(self, doc_id: str, keep_hash: str) -> None:
         self._chunks.delete(where={"$and": [{"doc_id": doc_id}, {"brief_hash": {"$ne": keep_hash}}]})
+        if self._route_collection(create=False) is not None:
+            self._routes.delete(where={"$and": [{"doc_id": doc_id}, {"brief_hash": {"$ne": keep_hash}}]})
+
+    # -- routes: one multilingual vector per brief -------------------------------------------------
+    def _route_collection(self, *, create: bool, model: str = "", dimension: int = 0) -> Any:
+        if self._routes is None:
+            names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
+            if self._names["routes"] in names:
+                self._routes = self._client.get_collection(self._names["routes"], embedding_function=None)
+            elif create:
+                self._routes = self._client.create_collection(
+                    self._names["routes"],
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"embedding_model": model, "embedding_dim": dimension, "layout": LAYOUT_VERSION},
+                )
+        return self._routes
+
+    def route_model(self) -> str | None:
+        collection = self._route_collection(create=False)
+        return None if collection is None else str((collection.metadata or {}).get("embedding_model"))
+
+    def write_routes(
+        self, records: Sequence[BriefRecord], texts: Sequence[str], vectors: np.ndarray[Any, Any], model: str
+    ) -> None:
+        collection = self._route_collection(create=True, model=model, dimension=int(vectors.shape[1]))
+        if (collection.metadata or {}).get("embedding_model") != model:
+            raise EmbeddingMismatchError(
+                f"the brief routes at {self.location} were built with "
+                f"{collection.metadata.get('embedding_model')}",
+                hint="rebuild the index: assistant ingest --rebuild corpus/",
+            )
+        for i in range(0, len(records), self._batch):
+            part = records[i : i + self._batch]
+            collection.upsert(
+                ids=[f"{r.doc_id}:{r.sha256[:12]}:route" for r in part],
+                embeddings=vectors[i : i + self._batch],
+                documents=list(texts[i : i + self._batch]),
+                metadatas=[_route_metadata(r) for r in part],
+            )
+
+    def route(
+        self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None, *, language: str = "en"
+    ) -> list[tuple[str, float]]:
+        """Briefs (doc ids) nearest to a multilingual query vector, with adjusted cosine similarity.
+
+        multilingual-e5-small rates any brief in the question's own language about 0.04 closer than an
+        equally relevant brief in the other language; that offset is taken off, so that a Korean
+        question finds the English brief that answers it rather than a Korean brief on another topic
+        (measured on tests/data/qa-ko.jsonl: top-1 brief for Korean questions about English briefs
+        6/22 -> 17/22, English questions about Korean briefs 2/10 -> 10/10, Korean about Korean 12/12).
+        """
+        collection = self._route_collection(create=False)
+        committed = self.committed()
+        if collection is None or not committed:
+            return []
+        got = collection.query(
+            query_embeddings=[vector],
+            n_results=min(len(committed), n + 5),
+            where=chroma_where(flt),
+            include=["distances"],
+        )
+        out = []
+        for rid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
+            doc_id, digest, _ = rid.rsplit(":", 2)
+            if committed.get(doc_id, "")[: len(digest)] == digest and digest:
+                same = self._doc_language.get(doc_id, "en") == language
+                out.append((doc_id, 1.0 - float(dist) - (SAME_LANGUAGE_OFFSET if same else 0.0)))
+        return sorted(out, key=lambda item: -item[1])[:n]
+
+    def languages(self) -> set[str]:
+        """Languages of the committed briefs."""
+        self.committed()
+        return self._languages
 
     def remove(self, doc_id: str) -> None:
         """Remove a brief: its chunks first, then its manifest record."""
         self._chunks.delete(where={"doc_id": doc_id})
+        if self._route_collection(create=False) is not None:
+            self._routes.delete(where={"doc_id": doc_id})
         self._manifest.delete(ids=[doc_id])
         self._bump_generation()
 
@@ -224,7 +313,10 @@ class Store:
         if self._generation is None or now - self._checked_at > _REFRESH_S:
             generation = self.generation()
             if generation != self._generation:
-                self._committed = {r.doc_id: r.sha256 for r in self.records().values() if r.sha256}
+                records = self.records().values()
+                self._committed = {r.doc_id: r.sha256 for r in records if r.sha256}
+                self._languages = {r.language for r in records if r.sha256}
+                self._doc_language = {r.doc_id: r.language for r in records if r.sha256}
                 self._size = self.count()
                 self._generation = generation
             self._checked_at = now
@@ -285,6 +377,16 @@ def chroma_where(flt: SearchFilter | None) -> dict[str, Any] | None:
     if flt.volume_max is not None:
         clauses.append({"volume_num": {"$lte": flt.volume_max}})
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _route_metadata(record: BriefRecord) -> dict[str, str | int]:
+    return {
+        "doc_id": record.doc_id,
+        "brief_hash": record.sha256,
+        "date_key": date_key(record.date),
+        "volume_num": int(record.volume) if record.volume and record.volume.isdigit() else -1,
+        "language": record.language,
+    }
 
 
 def _chunk_metadata(chunk: Chunk) -> dict[str, str | int]:

@@ -17,10 +17,8 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.evaluation.testset import load_testset
-from assistant.generation.evidence import gather
 from assistant.generation.verify import Verifier
 from assistant.library import Library
-from assistant.qa import Assistant
 from assistant.text import split_sentences
 
 
@@ -32,15 +30,20 @@ def main() -> None:
     settings = Settings(_env_file=None, store_dir=args.store)  # type: ignore[call-arg]
     cases = [c for path in args.testsets for c in load_testset(path)[0]]
     with Library.open(settings) as library:
-        assistant = Assistant(library.retriever, top_k=settings.top_k)
+        assistant = library.assistant()
         strengths = []
+        multilingual = []
         for case in cases:
-            passages = assistant.retrieve(case.question).passages
-            evidence = gather(case.question, passages, library.embedder, library.keyword.idf)
-            strengths.append((case.answerable, round(evidence.strength, 4), case.question))
+            retrieval = assistant.retrieve(case.question)
+            _, evidence, threshold, _ = assistant.weigh(case.question, retrieval)
+            group = multilingual if threshold == settings.multilingual_threshold else strengths
+            group.append((case.answerable, round(evidence.strength, 4), case.question))
         answerable = sorted(s for a, s, _ in strengths if a)
         refused = sorted(s for a, s, _ in strengths if not a)
         cut = (answerable[0] + refused[-1]) / 2 if answerable and refused else None
+        m_answerable = sorted(s for a, s, _ in multilingual if a)
+        m_refused = sorted(s for a, s, _ in multilingual if not a)
+        m_cut = (m_answerable[0] + m_refused[-1]) / 2 if m_answerable and m_refused else None
         verifier = Verifier(library.embedder)
         all_passages = [p for doc in library.records() for p in library.store.iter_chunks([doc])]
         positives, negatives = [], []
@@ -60,6 +63,17 @@ def main() -> None:
             "configured_threshold": settings.refusal_threshold,
             "false_refusals_at_configured": sum(s < settings.refusal_threshold for s in answerable),
             "answered_unanswerable_at_configured": sum(s >= settings.refusal_threshold for s in refused),
+        },
+        "multilingual_refusal": {
+            "questions": len(multilingual),
+            "answerable_lowest": m_answerable[:3],
+            "unanswerable_highest": m_refused[-3:],
+            "midpoint_threshold": round(m_cut, 4) if m_cut is not None else None,
+            "configured_threshold": settings.multilingual_threshold,
+            "false_refusals_at_configured": sum(s < settings.multilingual_threshold for s in m_answerable),
+            "answered_unanswerable_at_configured": sum(
+                s >= settings.multilingual_threshold for s in m_refused
+            ),
         },
         "support": {
             "reference_sentences_vs_own_brief_accepted": _share(positives),

@@ -33,7 +33,12 @@ WORK = ROOT / ".work"
 
 
 def worker(
-    phase: str, store: Path, *, corpus: Path | None = None, questions: Path | None = None
+    phase: str,
+    store: Path,
+    *,
+    corpus: Path | None = None,
+    questions: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     args = [sys.executable, "-m", "benchmarks.worker", phase, "--store", str(store)]
     if corpus:
@@ -45,6 +50,7 @@ def worker(
         "HF_HUB_OFFLINE": "1",
         "ANONYMIZED_TELEMETRY": "False",
         "TOKENIZERS_PARALLELISM": "false",
+        **(extra_env or {}),
     }
     done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT.parent, check=False)
     if done.returncode != 0:
@@ -100,6 +106,55 @@ def startup(store: Path) -> dict[str, Any]:
     return {"page_ready_s": ready, "first_answer_s": first, "server_rss_mb": rss}
 
 
+def server_query(store: Path, questions: Path) -> dict[str, Any]:
+    """The same queries with the index served by `chroma run` (its folder is the embedded store's)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    chroma = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "chroma"),
+            "run",
+            "--path",
+            str(store / "chroma"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.perf_counter() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).close()
+                break
+            except OSError:
+                if chroma.poll() is not None or time.perf_counter() > deadline:
+                    raise RuntimeError("chroma run did not start") from None
+                time.sleep(0.2)
+        cache = store.parent / "replica"
+        shutil.rmtree(cache, ignore_errors=True)
+        env = {"ASSISTANT_CHROMA_URL": f"http://127.0.0.1:{port}", "ASSISTANT_DATA_DIR": str(cache)}
+        start = time.perf_counter()
+        result = worker("ours-query", store, questions=questions, extra_env=env)
+        result["first_start_with_keyword_rebuild_s"] = time.perf_counter() - start
+        keys = (
+            "search_p50_ms",
+            "search_p95_ms",
+            "ask_p50_ms",
+            "ask_p95_ms",
+            "hit@5",
+            "first_start_with_keyword_rebuild_s",
+        )
+        return {k: result[k] for k in keys}
+    finally:
+        chroma.terminate()
+        chroma.wait(timeout=60)
+
+
 def bench_size(size: str, repeats: int) -> dict[str, Any]:
     briefs = SIZES[size]
     corpus = WORK / f"synth-{briefs}"
@@ -116,17 +171,21 @@ def bench_size(size: str, repeats: int) -> dict[str, Any]:
         again.append(worker("ours-ingest", runs / f"ours-{i}" / "store", corpus=corpus))
         print(f"[{size}] run {i + 1}/{repeats}: baseline", flush=True)
         base.append(worker("baseline-ingest", runs / f"base-{i}", corpus=corpus))
-    copy = runs / "changed-corpus"
-    shutil.copytree(corpus, copy)
-    store = runs / "ours-changed" / "store"
-    worker("ours-ingest", store, corpus=copy)
-    changed_files = change_one_percent(copy)
-    changed = worker("ours-ingest", store, corpus=copy)
     print(f"[{size}] queries", flush=True)
     ours_q = worker("ours-query", runs / "ours-0" / "store", questions=questions)
     base_q = worker("baseline-query", runs / "base-0", questions=questions)
     print(f"[{size}] start-up", flush=True)
     served = startup(runs / "ours-0" / "store")
+    print(f"[{size}] queries through a Chroma server", flush=True)
+    server_q = server_query(runs / "ours-0" / "store", questions)
+    print(f"[{size}] re-ingest after changing 1% of the briefs", flush=True)
+    originals = {p: p.read_bytes() for p in corpus.glob("*.txt")}
+    try:
+        changed_files = change_one_percent(corpus)
+        changed = worker("ours-ingest", runs / "ours-0" / "store", corpus=corpus)
+    finally:
+        for path, data in originals.items():
+            path.write_bytes(data)
     first_s = median_of(ours, "seconds")
     result: dict[str, Any] = {
         "size": size,
@@ -163,6 +222,7 @@ def bench_size(size: str, repeats: int) -> dict[str, Any]:
             },
             "query_peak_rss_mb": ours_q["peak_rss_mb"],
             **served,
+            "server_mode": server_q,
         },
         "baseline": {
             "chunks": base[0]["chunks"],

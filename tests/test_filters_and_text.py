@@ -32,6 +32,7 @@ from assistant.text import display_sentence, split_sentences
         ("between vol.600 and vol.700, what about cities?", SearchFilter(volume_min=600, volume_max=700)),
         ("600호부터 700호까지 도시 관련 브리프", SearchFilter(volume_min=600, volume_max=700)),
         ("2018년 이후 발간된 브리프", SearchFilter(date_from="2018-01-01")),
+        ("고령 운전자 사망자 수는 2011년부터 2015년까지 어떻게 변했나요?", SearchFilter()),
         # Years that describe the subject, not the brief, are not filters.
         ("How did housing approvals change between 2008-2010 and 2015?", SearchFilter()),
         ("What total number of housing approvals did KRIHS forecast for 2016?", SearchFilter()),

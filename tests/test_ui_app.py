@@ -78,6 +78,9 @@ def test_gradio_client_ask_search_evaluate(app_url: str) -> None:
     answer = client.predict(SEED_QUESTION, api_name="/ask")
     assert not answer["refused"] and {c["doc_id"] for c in answer["citations"]} == {"697"}
     assert all(c["quote"] and c["title"] and c["section"] for c in answer["citations"])
+    korean = client.predict("미국 제조혁신연구소의 역할은 무엇인가요?", api_name="/ask")
+    assert not korean["refused"] and {c["doc_id"] for c in korean["citations"]} == {"697"}
+    assert korean["answer"].startswith("vol.697에 따르면")
     refusal = client.predict("What are the tolls on the Seoul ring expressway?", api_name="/ask")
     assert refusal["refused"] and len(refusal["nearest"]) == 3
     passages = client.predict("elderly drivers traffic deaths", 3, api_name="/search")
@@ -116,6 +119,14 @@ def test_chat_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
         chip.click()  # the chip links to its source in the panel
         assert page.evaluate("location.hash").startswith("#src-697")
         page.screenshot(path=str(tmp_path / "chat.png"))
+        page.get_by_role("button", name="New chat").click()
+        page.locator("#chat a.chip").first.wait_for(state="detached", timeout=30_000)
+        page.locator("#question textarea").fill("미국 제조혁신연구소의 역할은 무엇인가요?")
+        page.locator("#ask").click()
+        korean_chip = page.locator("#chat a.chip").first
+        korean_chip.wait_for(timeout=60_000)
+        assert korean_chip.inner_text() == "vol.697"
+        assert "vol.697에 따르면" in page.locator("#chat").inner_text()
         browser.close()
     if os.environ.get("SCREENSHOT_TO"):  # how the README's screenshot is made
         shutil.copy(tmp_path / "chat.png", os.environ["SCREENSHOT_TO"])

@@ -49,9 +49,9 @@ _MONTHS = {
 _MONTH_DAY_YEAR = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})\b")
 _DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})\b")
 
-_TITLE_LINE = re.compile(r"^\s*TITLE\s+(?P<title>\S.*)$")
+_TITLE_LINE = re.compile(r"^\s*(?:TITLE|제목)\s*[:：]?\s+(?P<title>\S.*)$")
 _HEADER_LINE = re.compile(r"^\s*Volume\s+vol\.?\s*\d+.*$", re.IGNORECASE)
-_HIT = re.compile(r"\s*\bHIT\s+[\d,]+\s*$")
+_HIT = re.compile(r"\s*(?:\bHIT|조회수?)\s*[:：]?\s*[\d,]+\s*$")
 
 # Page chrome of the KRIHS site (English and Korean pages): navigation, boilerplate, attachments.
 _CHROME = (
@@ -114,13 +114,18 @@ def title_line(line: str) -> str | None:
 def header_line(line: str) -> str | None:
     """A page's `Volume vol.N DATE ... HIT n` line without the hit counter, or None."""
     if _HEADER_LINE.match(line):
-        return _HIT.sub("", line).strip()
+        return without_counter(line)
     return None
+
+
+def without_counter(line: str) -> str:
+    """A metadata line without its page-view counter ("HIT 725", "조회수 12")."""
+    return _HIT.sub("", line).strip()
 
 
 _META_WORDS = re.compile(
     r"\b(?:krihs|policy|briefs?|vol(?:ume)?|no|date|hit|issue|published|korea research institute for "
-    r"human settlements)\b|국토정책|국토연구원|브리프|발행일?|제\s*\d+\s*호",
+    r"human settlements)\b|국토정책|국토연구원|브리프|발행일?|발간일?|조회수?|제\s*\d+\s*호",
     re.IGNORECASE,
 )
 

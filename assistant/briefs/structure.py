@@ -66,7 +66,8 @@ def assemble(lines: list[Line], *, source: str, stem: str, pages: int | None = N
             volume = volume or meta.find_volume(text)
             date = date or meta.find_date(text)
             if meta.is_metadata_line(text):
-                header_text = f"{header_text}\n{text.strip()}" if header_text else text.strip()
+                clean = meta.without_counter(text)
+                header_text = f"{header_text}\n{clean}" if header_text else clean
                 continue
         body.append(line)
 

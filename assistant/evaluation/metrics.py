@@ -56,6 +56,7 @@ class QuestionResult:
     answer_ms: float | None = None
     passed: bool | None = None
     reason: str = ""
+    group: str | None = None  # a test set's own grouping ("group" or "pair" field), e.g. "ko-en"
 
     @property
     def answerable(self) -> bool:
@@ -177,6 +178,19 @@ def compute_metrics(results: list[QuestionResult]) -> dict[str, float | int | No
         metrics["answer_p50_ms"] = percentile(answer_times, 50)
         metrics["answer_p95_ms"] = percentile(answer_times, 95)
     return metrics
+
+
+GROUP_COLUMNS = ("questions", "hit@5", "mrr", "citation_precision", "refusal_recall", "false_refusal_rate")
+
+
+def metrics_by_group(results: list[QuestionResult]) -> dict[str, dict[str, float | int | None]]:
+    """The main metrics per group, for test sets whose lines carry a `group` (or `pair`) field."""
+    groups = sorted({r.group for r in results if r.group})
+    out = {}
+    for group in groups:
+        metrics = compute_metrics([r for r in results if r.group == group])
+        out[group] = {name: metrics.get(name) for name in GROUP_COLUMNS}
+    return out
 
 
 def judge(result: QuestionResult, k: int = 5) -> tuple[bool | None, str]:

@@ -96,26 +96,61 @@ def _retrieved_summary(result: QuestionResult, n: int = 3) -> str:
     )
 
 
+def group_table(groups: dict[str, dict[str, Any]]) -> str:
+    """Per-group metrics as a plain-text table (empty when the test set has no groups)."""
+    if not groups:
+        return ""
+    columns = list(next(iter(groups.values())))
+    head = f"{'group':<12}" + "".join(f"{c:>20}" for c in columns)
+    rows = [
+        f"{g:<12}" + "".join(f"{format_value(c, v):>20}" for c, v in m.items()) for g, m in groups.items()
+    ]
+    return "\n".join([head, *rows])
+
+
+def _group_markdown(groups: dict[str, dict[str, Any]]) -> list[str]:
+    if not groups:
+        return []
+    columns = list(next(iter(groups.values())))
+    lines = ["## By group", "", "| group | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    lines += [
+        f"| {g} | " + " | ".join(format_value(c, v) for c, v in m.items()) + " |" for g, m in groups.items()
+    ]
+    return [*lines, ""]
+
+
 def write_report(
-    path: Path, metrics: dict[str, Any], results: list[QuestionResult], *, title: str, notes: list[str]
+    path: Path,
+    metrics: dict[str, Any],
+    results: list[QuestionResult],
+    *,
+    title: str,
+    notes: list[str],
+    groups: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     """Write a Markdown (`.md`) or HTML (`.html`) report with its chart beside it (or inline for HTML)."""
     chart = write_chart(metrics, results, path.with_suffix(".png"))
     if path.suffix.lower() in (".html", ".htm"):
         path.write_text(_html(metrics, results, chart, title, notes), encoding="utf-8")
     else:
-        path.write_text(_markdown(metrics, results, chart, title, notes), encoding="utf-8")
+        path.write_text(_markdown(metrics, results, chart, title, notes, groups or {}), encoding="utf-8")
     return path
 
 
 def _markdown(
-    metrics: dict[str, Any], results: list[QuestionResult], chart: Path, title: str, notes: list[str]
+    metrics: dict[str, Any],
+    results: list[QuestionResult],
+    chart: Path,
+    title: str,
+    notes: list[str],
+    groups: dict[str, dict[str, Any]],
 ) -> str:
     lines = [f"# {title}", ""]
     lines += [f"- {note}" for note in notes] + [""]
     lines += ["| metric | value |", "|---|---:|"]
     lines += [f"| {label} | {value} |" for _, label, value in metric_rows(metrics)]
     lines += ["", f"![hit@k and latency]({chart.name})", ""]
+    lines += _group_markdown(groups)
     failed = _failed(results)
     lines += [f"## Failed questions ({len(failed)} of {len(results)})", ""]
     if failed:

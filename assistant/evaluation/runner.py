@@ -51,6 +51,7 @@ def run_cases(
             ],
             doc_ranking=list(dict.fromkeys(p.doc_id for p in passages)),
             search_ms=round(retrieval.search_ms, 2),
+            group=_group(case),
             filter=retrieval.filter.describe(),
             evidence_found=(
                 evidence_in(case.evidence, [p.text for p in passages[:top_k]])
@@ -88,3 +89,8 @@ def _answer(result: QuestionResult, case: TestCase, assistant: Assistant, retrie
         cited = [by_chunk[c.chunk_id] for c in sentence.citations if c.chunk_id in by_chunk]
         if any(assistant.verifier.supported(sentence.text, p) for p in cited):
             result.supported_sentences += 1
+
+
+def _group(case: TestCase) -> str | None:
+    value = case.extra.get("group", case.extra.get("pair"))
+    return str(value) if value is not None else None

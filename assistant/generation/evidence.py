@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.briefs.metadata import detect_language
 from assistant.briefs.structure import HEADER_SECTION, OVERVIEW_SECTION
 from assistant.embeddings import Embedder
 from assistant.keyword import tokenize
@@ -41,6 +42,7 @@ INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 MISSING_PENALTY = 0.25
+SAME_LANGUAGE_OFFSET = 0.04  # multilingual-e5-small's bonus for a shared language (see store.route)
 ORDINAL_BONUS = 0.25
 _ORDINALS = {
     "first": 1,
@@ -129,6 +131,7 @@ class Evidence:
     coverage: float  # rarity-weighted share of question words found in the passages
     best_cosine: float
     missing: tuple[str, ...] = ()  # names and years the question asks about that no passage mentions
+    lexical: bool = True  # False across languages, where shared words say little
 
     @property
     def strength(self) -> float:
@@ -137,7 +140,8 @@ class Evidence:
         A question about a year or a name that none of the passages mentions ("Seoul apartment prices
         in 2024") is rarely answered by them, however close the topic: that costs a fixed penalty.
         """
-        return self.best_cosine + 0.5 * self.coverage - (MISSING_PENALTY if self.missing else 0.0)
+        coverage = 0.5 * self.coverage if self.lexical else 0.0
+        return self.best_cosine + coverage - (MISSING_PENALTY if self.missing else 0.0)
 
 
 def question_terms(question: str) -> list[str]:
@@ -151,10 +155,23 @@ def weighted_share(terms: list[str], found: set[str], idf: dict[str, float]) -> 
     return sum(idf.get(t, 1.0) for t in terms if t in found) / total
 
 
-def gather(question: str, passages: list[Passage], embedder: Embedder, idf: IdfFunction) -> Evidence:
-    """Score every sentence of `passages` against `question`."""
+def gather(
+    question: str,
+    passages: list[Passage],
+    embedder: Embedder,
+    idf: IdfFunction,
+    *,
+    multilingual: bool = False,
+) -> Evidence:
+    """Score every sentence of `passages` against `question`.
+
+    `multilingual`: the question and the passages may be in different languages. Word overlap then
+    says more about the language than about the answer, so only the (multilingual) embedding counts,
+    and a sentence in the question's own language gives up the model's same-language advantage.
+    """
     if not passages:
-        return Evidence((), 0.0, 0.0)
+        return Evidence((), 0.0, 0.0, lexical=not multilingual)
+    language = detect_language(question)
     terms = question_terms(question)
     weights = idf(terms) if terms else {}
     spans = []
@@ -172,7 +189,9 @@ def gather(question: str, passages: list[Passage], embedder: Embedder, idf: IdfF
     wanted = asked_ordinal(question)
     candidates = []
     for (number, passage, start, end, shown), text, cosine in zip(spans, texts, cosines, strict=True):
-        overlap = weighted_share(terms, set(tokenize(text)), weights)
+        overlap = weighted_share(terms, set(tokenize(text)), weights) if not multilingual else 0.0
+        if multilingual and passage.language == language:
+            cosine = float(cosine) - SAME_LANGUAGE_OFFSET
         if passage.section == HEADER_SECTION:
             if not (asks and text.startswith(asks)):
                 continue  # the title block answers only questions about title, authors and date
@@ -185,7 +204,7 @@ def gather(question: str, passages: list[Passage], embedder: Embedder, idf: IdfF
     coverage = weighted_share(terms, passage_tokens, weights)
     missing = tuple(s for s in specifics(question) if not (set(tokenize(s)) & passage_tokens))
     best_cosine = max((c.cosine for c in candidates), default=0.0)
-    return Evidence(tuple(candidates), coverage, best_cosine, missing)
+    return Evidence(tuple(candidates), coverage, best_cosine, missing, lexical=not multilingual)
 
 
 def _metadata_asked(question: str) -> tuple[str, ...]:
@@ -228,6 +247,8 @@ def item_number(text: str, start: int) -> int | None:
 def specifics(question: str) -> list[str]:
     """Years and proper names in a question ("2024", "Seoul", "GTX"): what an answer must be about."""
     found = _YEAR.findall(question)
+    if detect_language(question) == "ko":  # in Korean text any Latin word is a name ("GTX", "KTX")
+        found += [w for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", question) if w.lower() not in _NOT_NAMES]
     for match in _NAME.finditer(question):
         word = match.group(0)
         if word.lower() not in _NOT_NAMES and tokenize(word) and not _YEAR.fullmatch(word):

