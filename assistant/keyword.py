@@ -41,6 +41,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(tokens, tokenize = 'unicode61 
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 """
 _WORD = re.compile(r"[0-9a-z]+")
+_PRUNE_FROM = 5000  # chunks
+_COMMON_SHARE = 0.1
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3\u3130-\u318f]+")
 _KEEP_TAGS = ("NNG", "NNP", "NR", "XR", "VV", "VA", "SL", "SN", "SH", "NNB")
 # fmt: off
@@ -135,6 +137,7 @@ class KeywordIndex:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._seen = ""  # the store generation this index was last found in step with
+        self._total = self.count()
 
     def close(self) -> None:
         with self._lock:
@@ -181,6 +184,7 @@ class KeywordIndex:
                 self._db.execute("ROLLBACK")
                 raise
         self._seen = generation
+        self._total = self.count()
         return len(missing)
 
     def add(self, briefs: list[tuple[str, str, Sequence[Indexable]]]) -> None:
@@ -197,6 +201,7 @@ class KeywordIndex:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        self._total = self.count()
 
     def _insert(self, doc_id: str, sha256: str, chunks: Sequence[Indexable]) -> None:
         self._delete(doc_id)
@@ -218,7 +223,7 @@ class KeywordIndex:
 
     def search(self, query: str, n: int, flt: SearchFilter | None = None) -> list[tuple[str, float]]:
         """(chunk_id, bm25 score) pairs, best first; higher is better."""
-        terms = list(dict.fromkeys(tokenize(query)))
+        terms = self._selective(list(dict.fromkeys(tokenize(query))))
         if not terms:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)
@@ -247,6 +252,27 @@ class KeywordIndex:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [(str(cid), float(score)) for cid, score in rows]
+
+    def _selective(self, terms: list[str]) -> list[str]:
+        """In a large index, leave out terms found in more than a tenth of all chunks.
+
+        Their posting lists make up most of a query's work (at 90k chunks: 25 ms of BM25 p50 -> 5 ms)
+        while their weight in the ranking is small; keyword-only hit@5 on the 100k benchmark moved from
+        0.930 to 0.925. The two rarest terms are always kept; small indexes keep every term.
+        """
+        if len(terms) <= 2:
+            return terms
+        total = self._total
+        if total < _PRUNE_FROM:
+            return terms
+        with self._lock:
+            marks = ",".join("?" * len(terms))
+            df = dict(
+                self._db.execute(f"SELECT term, doc FROM fts_vocab WHERE term IN ({marks})", terms).fetchall()
+            )
+        keep = [t for t in terms if df.get(t, 0) <= total * _COMMON_SHARE]
+        rarest = sorted(terms, key=lambda t: df.get(t, 0))[:2]
+        return list(dict.fromkeys([*keep, *rarest]))
 
     def idf(self, tokens: list[str]) -> dict[str, float]:
         """Inverse document frequency (over chunks) of each token; unseen tokens get the rarest value."""

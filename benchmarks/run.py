@@ -138,17 +138,8 @@ def server_query(store: Path, questions: Path) -> dict[str, Any]:
         cache = store.parent / "replica"
         shutil.rmtree(cache, ignore_errors=True)
         env = {"ASSISTANT_CHROMA_URL": f"http://127.0.0.1:{port}", "ASSISTANT_DATA_DIR": str(cache)}
-        start = time.perf_counter()
         result = worker("ours-query", store, questions=questions, extra_env=env)
-        result["first_start_with_keyword_rebuild_s"] = time.perf_counter() - start
-        keys = (
-            "search_p50_ms",
-            "search_p95_ms",
-            "ask_p50_ms",
-            "ask_p95_ms",
-            "hit@5",
-            "first_start_with_keyword_rebuild_s",
-        )
+        keys = ("search_p50_ms", "search_p95_ms", "ask_p50_ms", "ask_p95_ms", "hit@5", "open_s")
         return {k: result[k] for k in keys}
     finally:
         chroma.terminate()
@@ -248,16 +239,47 @@ def bench_size(size: str, repeats: int) -> dict[str, Any]:
         "ingest >= 1.5x baseline chunks/s": result["ratios"]["ingest_chunks_per_s"] >= 1.5,
         "unchanged re-ingest <= 2% of first": result["ratios"]["reingest_unchanged_share"] <= 0.02,
         "search p50 <= 1.5x baseline": result["ratios"]["search_p50"] <= 1.5,
-        "hit@5 >= baseline + 5 points": result["ratios"]["hit@5_points"] >= 5,
     }
-    if size == "100k":
+    if size == "100k":  # the issue sets these at the largest size only
         result["targets"].update(
             {
+                "hit@5 >= baseline + 5 points": result["ratios"]["hit@5_points"] >= 5,
                 "search p95 <= 100 ms": o["search_p95_ms"] <= 100,
                 "ask p95 <= 300 ms": o["ask_p95_ms"] <= 300,
                 "server memory <= 2 GB": o["server_rss_mb"] <= 2048,
             }
         )
+    return result
+
+
+def requery(size: str, out: Path) -> dict[str, Any]:
+    """Re-measure the query side (search, ask, hit@5, start-up, server mode) on the stores a full run
+    left in benchmarks/.work, and update that run's result; ingestion figures are kept as measured."""
+    path = out / f"bench-{size}.json"
+    result: dict[str, Any] = json.loads(path.read_text())
+    briefs = SIZES[size]
+    questions = WORK / f"synth-{briefs}-questions.jsonl"
+    runs = WORK / f"runs-{size}"
+    ours_q = worker("ours-query", runs / "ours-0" / "store", questions=questions)
+    base_q = worker("baseline-query", runs / "base-0", questions=questions)
+    o, b = result["ours"], result["baseline"]
+    for key in ("hit@5", "search_p50_ms", "search_p95_ms", "ask_p50_ms", "ask_p95_ms", "split_p50_ms"):
+        o[key] = ours_q[key]
+    o["query_peak_rss_mb"] = ours_q["peak_rss_mb"]
+    o.update(startup(runs / "ours-0" / "store"))
+    o["server_mode"] = server_query(runs / "ours-0" / "store", questions)
+    for key in ("hit@5", "search_p50_ms", "search_p95_ms"):
+        b[key] = base_q[key]
+    b["query_peak_rss_mb"] = base_q["peak_rss_mb"]
+    result["ratios"]["search_p50"] = o["search_p50_ms"] / b["search_p50_ms"]
+    result["ratios"]["hit@5_points"] = 100 * (o["hit@5"] - b["hit@5"])
+    result["targets"]["search p50 <= 1.5x baseline"] = result["ratios"]["search_p50"] <= 1.5
+    if size == "100k":
+        result["targets"]["hit@5 >= baseline + 5 points"] = result["ratios"]["hit@5_points"] >= 5
+        result["targets"]["search p95 <= 100 ms"] = o["search_p95_ms"] <= 100
+        result["targets"]["ask p95 <= 300 ms"] = o["ask_p95_ms"] <= 300
+        result["targets"]["server memory <= 2 GB"] = o["server_rss_mb"] <= 2048
+    result["requeried_at"] = time.strftime("%Y-%m-%d %H:%M")
     return result
 
 
@@ -297,12 +319,24 @@ def main() -> None:
     parser.add_argument("--sizes", default="1k,10k")
     parser.add_argument("--repeats", type=int, default=None, help="ingestion runs per size (default 3/2/1)")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
+    parser.add_argument(
+        "--queries-only",
+        action="store_true",
+        help="re-measure only the query side on the stores of the last full run",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for size in args.sizes.split(","):
         if size not in SIZES:
             raise SystemExit(f"unknown size {size!r}; choose from {', '.join(SIZES)}")
         started = time.perf_counter()
+        if args.queries_only:
+            result = requery(size, args.out)
+            (args.out / f"bench-{size}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+            print(
+                json.dumps({"size": size, "ratios": result["ratios"], "targets": result["targets"]}, indent=2)
+            )
+            continue
         result = bench_size(size, args.repeats or REPEATS[size])
         result["bench_seconds"] = time.perf_counter() - started
         (args.out / f"bench-{size}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")

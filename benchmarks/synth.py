@@ -137,9 +137,11 @@ class Question:
 
 
 def region_names(rng: random.Random, n: int) -> list[str]:
+    """`n` distinct place names of two syllables (552 exist), then three."""
     names: set[str] = set()
     while len(names) < n:
-        names.add("".join(rng.sample(SYLLABLES, 2)).capitalize())
+        syllables = 2 if len(names) < 500 else 3
+        names.add("".join(rng.sample(SYLLABLES, syllables)).capitalize())
     return sorted(names)
 
 

@@ -19,7 +19,9 @@ def fmt(value: Any, digits: int = 1) -> str:
         return "met" if value else "**not met**"
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
-    return f"{value:,}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 def main() -> None:

@@ -7,11 +7,8 @@ they are skipped with a reason.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +18,7 @@ from assistant.errors import ConfigError
 from assistant.generation import make_generator
 from assistant.library import Library
 from assistant.models import Answer
+from tests.servers import free_port, stop, wait_for_http
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 QUESTION = "What purpose do the US manufacturing innovation institutes serve?"
@@ -59,12 +57,6 @@ def test_llamacpp_generator_answers_with_verified_citations(
     assert refusal.refused  # refusal is decided before the model is asked
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def openai_server(gguf: str) -> Iterator[str]:
     pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed")
@@ -90,20 +82,10 @@ def openai_server(gguf: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("llama_cpp.server did not start") from None
-                time.sleep(0.5)
+        wait_for_http(f"{url}/models", process)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
 
 def test_openai_generator_against_a_local_server(

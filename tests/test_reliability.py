@@ -27,6 +27,7 @@ from assistant.library import Library
 from benchmarks.synth import generate
 from tests.conftest import CORPUS, make_settings
 from tests.pdfmaker import encrypt_pdf, make_pdf
+from tests.servers import free_port, start_app, stop
 
 ASSISTANT = Path(sys.executable).parent / "assistant"
 
@@ -196,8 +197,6 @@ def test_second_writer_stops_with_a_message_instead_of_hanging(tmp_path: Path) -
 def test_ingest_while_the_app_serves_names_the_server(briefs_index: Settings, tmp_path: Path) -> None:
     store = tmp_path / "store"
     shutil.copytree(briefs_index.store_dir, store)
-    from tests.test_ui_app import free_port
-
     env = {**os.environ, "ASSISTANT_STORE_DIR": str(store), "ASSISTANT_DATA_DIR": str(tmp_path / "data")}
     server = subprocess.Popen(
         [str(ASSISTANT), "serve", "--port", str(free_port())],
@@ -214,8 +213,7 @@ def test_ingest_while_the_app_serves_names_the_server(briefs_index: Settings, tm
         assert result.returncode == 1
         assert "held by assistant serve (pid" in result.stderr and "Library tab" in result.stderr
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 def test_index_of_an_older_layout_is_a_clear_error(settings: Settings, embedder: Embedder) -> None:
@@ -232,39 +230,16 @@ def test_eight_concurrent_chat_sessions(briefs_index: Settings, tmp_path: Path) 
     """N=8 sessions asking 3 questions each: no errors, right answers; latency figures printed."""
     from gradio_client import Client
 
-    from tests.test_ui_app import free_port
-
     store = tmp_path / "store"
     shutil.copytree(briefs_index.store_dir, store)
-    port = free_port()
-    env = {
-        **os.environ,
-        "ASSISTANT_STORE_DIR": str(store),
-        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
-        "ASSISTANT_CONCURRENCY": "4",
-    }
-    server = subprocess.Popen(
-        [str(ASSISTANT), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, base = start_app(store, tmp_path / "data", ASSISTANT_CONCURRENCY="4")
+    url = base + "/"
     questions = [
         ("What role do the US manufacturing innovation institutes play?", "697"),
         ("How many cities are classified as shrinking cities?", "616"),
         ("What are the tolls on the Seoul ring expressway?", None),
     ]
-    url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                client = Client(url, verbose=False)
-                break
-            except Exception:  # noqa: BLE001 - not up yet: connection errors of several kinds
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.5)
-        del client
 
         def session(n: int) -> list[tuple[float, bool]]:
             client = Client(url, verbose=False)
@@ -280,8 +255,7 @@ def test_eight_concurrent_chat_sessions(briefs_index: Settings, tmp_path: Path) 
         with ThreadPoolExecutor(8) as pool:
             results = [r for rs in pool.map(session, range(8)) for r in rs]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
     assert len(results) == 24 and all(right for _, right in results)
     times = sorted(t for t, _ in results)
     print(

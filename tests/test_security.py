@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +20,8 @@ from assistant.generation import make_generator
 from assistant.generation.llm import ChatGenerator
 from assistant.library import Library
 from tests.conftest import CORPUS, make_settings
-from tests.test_ui_app import CHROMIUM, CHROMIUM_FLAGS, free_port
+from tests.servers import start_app, stop
+from tests.test_ui_app import CHROMIUM, CHROMIUM_FLAGS
 
 ASSISTANT = Path(sys.executable).parent / "assistant"
 HOSTILE = (
@@ -100,26 +100,7 @@ def test_embedded_instructions_with_the_local_model(hostile_library: Library) ->
 
 # -- the web surface -------------------------------------------------------------------------------
 def start_server(store: Path, data: Path, **env_extra: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store), "ASSISTANT_DATA_DIR": str(data), **env_extra}
-    server = subprocess.Popen(
-        [str(ASSISTANT), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url + "/", timeout=2).close()
-            return server, url
-        except urllib.error.HTTPError:
-            return server, url  # up, and refusing (login required)
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the app did not start") from None
-            time.sleep(0.3)
+    return start_app(store, data, **env_extra)
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +117,7 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     try:
         yield url, store
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -252,8 +232,7 @@ def test_login_protects_every_route_and_the_api(tmp_path: Path, briefs_index: Se
             "refused"
         ]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 def test_serving_beyond_loopback_requires_a_login(tmp_path: Path) -> None:

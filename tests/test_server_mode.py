@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tarfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,37 +25,13 @@ from assistant.embeddings import Embedder
 from assistant.library import Library
 from assistant.models import SearchFilter
 from tests.conftest import CORPUS, make_settings
-from tests.test_ui_app import free_port
+from tests.servers import start_app, start_chroma, stop
 
 BIN = Path(sys.executable).parent
 BRIEF = (
     "brief view\nTITLE {title}\nVolume vol.{vol} DATE 2021-05-03 HIT 1\n\n{title}\n\n"
     "Kim Test, Research Fellow, KRIHS\n\n(Current issue) {body}\n\nPolicy proposals\n\n1. Plant more trees.\n"
 )
-
-
-def start_chroma(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(BIN / "chroma"), "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
-                return process, url
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("chroma run did not start") from None
-            time.sleep(0.2)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -194,30 +169,13 @@ def test_two_replicas_and_an_ingest_job_on_one_server(
         [str(BIN / "assistant"), "ingest", str(corpus)], env=base_env, capture_output=True, text=True
     )
     assert job.returncode == 0, job.stderr
-    replicas, urls = [], []
+    replicas, clients = [], []
     try:
         for i in range(2):
-            port = free_port()
-            env = {**base_env, "ASSISTANT_DATA_DIR": str(tmp_path / f"replica-{i}")}
-            replicas.append(
-                subprocess.Popen(
-                    [str(BIN / "assistant"), "serve", "--port", str(port)],
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            urls.append(f"http://127.0.0.1:{port}/")
-        clients = []
-        for url, process in zip(urls, replicas, strict=True):
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    clients.append(Client(url, verbose=False))
-                    break
-                except Exception:  # noqa: BLE001 - not up yet
-                    assert process.poll() is None and time.monotonic() < deadline
-                    time.sleep(0.5)
+            extra = {"ASSISTANT_CHROMA_URL": chroma_url, "ASSISTANT_NAMESPACE": namespace}
+            process, url = start_app(None, tmp_path / f"replica-{i}", **extra)
+            replicas.append(process)
+            clients.append(Client(url + "/", verbose=False))
         for client in clients:
             assert len(client.predict(api_name="/briefs")) == 8
         (corpus / "vol_950.txt").write_text(

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from assistant.config import Settings
+from tests.servers import start_app, stop
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,43 +28,16 @@ CHROMIUM_FLAGS = [
 SEED_QUESTION = "What role do the US manufacturing innovation institutes play?"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def app_url(briefs_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("served")
     store = tmp / "store"
     shutil.copytree(briefs_index.store_dir, store)
-    port = free_port()
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / "data"), "ASSISTANT_STORE_DIR": str(store)}
-    log = (tmp / "serve.log").open("w")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "assistant"), "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
+    process, url = start_app(store, tmp / "data")
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the app did not start: {(tmp / 'serve.log').read_text()}") from None
-                time.sleep(0.5)
-        yield url
+        yield url + "/"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+        stop(process)
 
 
 def test_gradio_client_ask_search_evaluate(app_url: str) -> None:
