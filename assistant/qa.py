@@ -189,7 +189,7 @@ class Assistant:
             yield AnswerEvent("delta", _labels(draft[shown:], passages))
         verified = verifier.verify(draft, passages, standalone) if NOT_IN_BRIEFS not in draft else Verified()
         notes = _notes(verified, language)
-        if self.generator is not self.fallback and (
+        if not isinstance(self.generator, ExtractiveGenerator) and (
             not verified.sentences or verified.kept_share < MIN_KEPT_SHARE
         ):
             fallback = "".join(self.fallback.draft(standalone, passages, evidence, language))

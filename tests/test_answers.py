@@ -68,6 +68,16 @@ def test_streaming_ends_with_the_verified_answer(briefs_library: Library) -> Non
     assert "20 cities" in final.text
 
 
+def test_quoted_bullets_without_full_stops_are_answered(briefs_library: Library) -> None:
+    """vol.586's bullets end without a full stop; quoting two of them must still verify as two claims."""
+    question = "What did KRIHS recommend about elderly drivers and shrinking cities?"
+    answer = briefs_library.assistant().ask(question)
+    assert not answer.refused and not answer.notes
+    claims = [s for s in answer.sentences if s.claim]
+    assert len(claims) >= 2 and all(s.citations for s in claims)
+    assert "586" in {c.doc_id for c in answer.citations}
+
+
 def test_follow_up_question_uses_the_conversation(briefs_library: Library) -> None:
     assistant = briefs_library.assistant()
     first = assistant.ask("What purpose do the US manufacturing innovation institutes serve?")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.filters import date_bound, filter_from_question, merge
+from assistant.generation.verify import _sentences_with_markers
 from assistant.models import SearchFilter
 from assistant.text import display_sentence, split_sentences
 
@@ -119,3 +120,21 @@ def test_run_on_text_without_full_stops_is_split() -> None:
 )
 def test_display_sentence_drops_bullets_and_labels(sentence: str, shown: str) -> None:
     assert display_sentence(sentence) == shown
+
+
+TWO = [("Hubs were set up.", ["1"]), ("They link research.", ["2"])]
+
+
+@pytest.mark.parametrize(
+    ("draft", "expected"),
+    [
+        ("Hubs were set up. [1] They link research. [2]", TWO),
+        ("Hubs were set up [1]. They link research [2].", TWO),
+        # quoted bullets without a full stop: the markers end the sentence
+        ("Hubs were set up [1] They link research [2]", [(t.rstrip("."), r) for t, r in TWO]),
+        # markers inside a sentence do not split it
+        ("Hubs link research [1] and production [2].", [("Hubs link research and production.", ["1", "2"])]),
+    ],
+)
+def test_drafts_split_into_sentences_with_markers(draft: str, expected: list[tuple[str, list[str]]]) -> None:
+    assert _sentences_with_markers(draft) == expected

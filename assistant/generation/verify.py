@@ -192,15 +192,23 @@ def _passage_sentences(passage: Passage) -> list[str]:
     return [u for u in units if not INSTRUCTION.search(u)] or [""]
 
 
+_MARKERS_THEN_NEW_SENTENCE = re.compile(
+    r"((?:\[[^\[\]]{1,40}\])(?:\s*\[[^\[\]]{1,40}\])*)[ \t]+(?=[A-Z0-9“\"'‘(\uac00-\ud7a3])"
+)
+
+
 def _sentences_with_markers(draft: str) -> list[tuple[str, list[str]]]:
     """Split a draft into sentences, each with the markers that follow or end it."""
     out: list[tuple[str, list[str]]] = []
     # Markers sit after the full stop ("... hubs. [1]") or before it ("... hubs [1]."); normalise both.
     normalised = re.sub(r"([.!?。])\s*((?:\[[^\[\]]{1,40}\]\s*)+)", r" \2\1 ", draft)
+    # A quoted bullet often has no full stop ("... has gradually declined [2] To raise ..."): markers
+    # followed by the start of a new sentence end the sentence before them.
+    normalised = _MARKERS_THEN_NEW_SENTENCE.sub(r"\1\n", normalised)
     for start, end in sentence_spans(normalised):
         sentence = normalised[start:end]
         refs = [r.strip() for m in _MARKER.finditer(sentence) for r in re.split(r"[,;]", m.group(1))]
-        text = re.sub(r"\s+([.!?。])", r"\1", _MARKER.sub("", sentence)).strip()
+        text = re.sub(r"\s+([.!?。])", r"\1", re.sub(r"\s+", " ", _MARKER.sub("", sentence))).strip()
         if text:
             out.append((text, refs))
     return out
