@@ -78,6 +78,13 @@ def test_quoted_bullets_without_full_stops_are_answered(briefs_library: Library)
     assert "586" in {c.doc_id for c in answer.citations}
 
 
+def test_a_question_about_two_topics_quotes_both_briefs(briefs_library: Library) -> None:
+    answer = briefs_library.assistant().ask(
+        "What did KRIHS recommend about elderly drivers and about shrinking cities?"
+    )
+    assert {c.doc_id for c in answer.citations} == {"586", "616"}
+
+
 def test_follow_up_question_uses_the_conversation(briefs_library: Library) -> None:
     assistant = briefs_library.assistant()
     first = assistant.ask("What purpose do the US manufacturing innovation institutes serve?")

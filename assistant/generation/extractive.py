@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assistant.generation.evidence import Candidate, Evidence
+from assistant.generation.evidence import Candidate, Evidence, question_terms
 from assistant.keyword import tokenize
 from assistant.models import Passage
+
+COVER_MARGIN = 0.3
 
 
 class ExtractiveGenerator:
@@ -27,10 +29,10 @@ class ExtractiveGenerator:
         self, question: str, passages: list[Passage], evidence: Evidence, language: str
     ) -> Iterator[str]:
         """Yields the answer sentence by sentence, each ending in its passage marker, e.g. "... [2]"."""
-        for i, candidate in enumerate(self.choose(evidence)):
+        for i, candidate in enumerate(self.choose(evidence, question)):
             yield ("" if i == 0 else " ") + f"{_end(candidate.text)} [{candidate.passage_number}]"
 
-    def choose(self, evidence: Evidence) -> list[Candidate]:
+    def choose(self, evidence: Evidence, question: str = "") -> list[Candidate]:
         if not evidence.candidates:
             return []
         best = evidence.candidates[0]
@@ -46,8 +48,30 @@ class ExtractiveGenerator:
                 continue
             chosen.append(candidate)
             words += length
+        if question and evidence.lexical:
+            chosen = self._cover(evidence, question, chosen)
         docs = list(dict.fromkeys(c.passage.doc_id for c in chosen))
         return sorted(chosen, key=lambda c: (docs.index(c.passage.doc_id), c.passage.start + c.start))
+
+    def _cover(self, evidence: Evidence, question: str, chosen: list[Candidate]) -> list[Candidate]:
+        """A question about two things ("elderly drivers and shrinking cities") gets a sentence for the
+        second when the best sentences all answer the first: a relevant sentence that holds question
+        words the chosen ones lack takes the place of the weakest chosen one."""
+        terms = set(question_terms(question))
+        best = chosen[0]
+        for candidate in evidence.candidates:
+            missing = terms - {t for c in chosen for t in tokenize(c.text)}
+            if not missing:
+                break
+            if candidate.score < best.score - COVER_MARGIN or candidate.cosine < 0.4:
+                break
+            gain = missing & set(tokenize(candidate.text))
+            if len(gain) < 2 or candidate in chosen or _repeats(candidate, chosen):
+                continue
+            if len(chosen) >= self.max_sentences:
+                chosen = chosen[:-1]
+            chosen = [*chosen, candidate]
+        return chosen
 
 
 def _repeats(candidate: Candidate, chosen: list[Candidate]) -> bool:
