@@ -32,8 +32,10 @@ def embedding_text(chunk: Chunk) -> str:
     The title gives every chunk the brief's topic, so that "the brief on shrinking cities" finds the
     right brief even from a chunk that never repeats those words.
     """
-    if chunk.section in (HEADER_SECTION, OVERVIEW_SECTION):
-        return f"{chunk.title}\n{chunk.text}" if chunk.section != HEADER_SECTION else chunk.text
+    if chunk.section == HEADER_SECTION:
+        return chunk.text  # it holds the title already
+    if chunk.section == OVERVIEW_SECTION:
+        return f"{chunk.title}\n{chunk.text}"
     return f"{chunk.title}\n{chunk.section}: {chunk.text}"
 
 

@@ -219,7 +219,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
-            where = f"section: {c.section}" + (f", page {c.page}" if c.page else "")
+            where = _where(c.section, c.page)
             print(f"  [{c.label}] {c.title} ({c.date or 'undated'}); {where}; file: {c.source}")
             print(
                 textwrap.fill(f"“{c.quote}”", width=100, initial_indent="      ", subsequent_indent="      ")
@@ -232,10 +232,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def format_passage(rank: int, p: Passage) -> str:
-    where = f"section: {p.section}" + (f", page {p.page}" if p.page else "")
     head = f"{rank}. [{p.label}] {p.title} ({p.date or 'undated'})"
     body = textwrap.fill(p.text, width=100, initial_indent="   ", subsequent_indent="   ")
-    return f"{head}\n   {where}; file: {p.source}; score {p.score:.3f}\n{body}\n"
+    return f"{head}\n   {_where(p.section, p.page)}; file: {p.source}; score {p.score:.3f}\n{body}\n"
+
+
+def _where(section: str, page: int | None) -> str:
+    return f"section: {section}" + (f", page {page}" if page else "")
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

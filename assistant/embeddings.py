@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 Matrix = np.ndarray[Any, np.dtype[np.float32]]
 _SENTENCE_CACHE = 20_000  # vectors kept (about 30 MB at 384 dimensions)
+_QUESTION_CACHE = 256  # a question is embedded for retrieval, again for answering, again for a refusal
 
 
 class Embedder(Embeddings):
@@ -38,9 +39,26 @@ class Embedder(Embeddings):
     def embed_passages(self, texts: list[str]) -> Matrix:
         """L2-normalised vectors for documents, one row per text."""
 
-    @abstractmethod
     def embed_question(self, text: str) -> Matrix:
-        """The L2-normalised vector for one query."""
+        """The L2-normalised vector for one query (read-only: it is cached)."""
+        cache: OrderedDict[str, Matrix] = self.__dict__.setdefault("_question_cache", OrderedDict())
+        guard: threading.Lock = self.__dict__.setdefault("_cache_lock", threading.Lock())
+        with guard:
+            vector = cache.get(text)
+            if vector is not None:
+                cache.move_to_end(text)
+                return vector
+        vector = np.asarray(self._embed_question(text), dtype=np.float32)
+        vector.setflags(write=False)
+        with guard:
+            cache[text] = vector
+            while len(cache) > _QUESTION_CACHE:
+                cache.popitem(last=False)
+        return vector
+
+    def _embed_question(self, text: str) -> Matrix:
+        """Models without a query prefix embed a question as a passage."""
+        return np.asarray(self.embed_passages([text])[0], dtype=np.float32)
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:
@@ -110,9 +128,6 @@ class MiniLMEmbedder(Embedder):
                 show_progress_bar=False,
             )
         return np.asarray(vectors, dtype=np.float32)
-
-    def embed_question(self, text: str) -> Matrix:
-        return np.asarray(self.embed_passages([text])[0], dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
         tokenizer = self._loaded().tokenizer
@@ -201,9 +216,6 @@ class OnnxMiniLMEmbedder(Embedder):
             vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             out[rows] = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return out
-
-    def embed_question(self, text: str) -> Matrix:
-        return np.asarray(self.embed_passages([text])[0], dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
         self._loaded()
@@ -299,7 +311,7 @@ class E5Embedder(Embedder):
                 out.append(np.asarray(self._model.passage(texts[i : i + self._batch_size]), np.float32))
         return np.vstack(out)
 
-    def embed_question(self, text: str) -> Matrix:
+    def _embed_question(self, text: str) -> Matrix:
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32)
 

@@ -29,8 +29,8 @@ from assistant.store import Store
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]  # done, total, current file
-_EMBED_GROUP = 256
-ROUTE_CHARS = 600  # chunks embedded together, across briefs, so batches stay full
+_EMBED_GROUP = 256  # chunks embedded together, across briefs, so batches stay full
+ROUTE_CHARS = 600  # characters of a brief that its multilingual route embeds (see `route_text`)
 
 
 @dataclass
@@ -152,6 +152,7 @@ def ingest(
     by_path = {r.path: r for r in records.values()}
     claimed: dict[str, str] = {r.doc_id: r.path for r in records.values()}
     batch: list[_Pending] = []
+    batch_chunks = 0  # chunks in `batch`
     max_bytes = int(settings.max_file_mb * 1_000_000)
 
     for done, path in enumerate(files):
@@ -184,9 +185,10 @@ def ingest(
         status = "updated" if old or previous else "added"
         replaces = old.doc_id if old and old.doc_id != brief.doc_id else None
         batch.append(_Pending(record, chunks, Outcome(abspath, status, brief.doc_id, len(chunks)), replaces))
-        if sum(len(p.chunks) for p in batch) >= _EMBED_GROUP:
+        batch_chunks += len(chunks)
+        if batch_chunks >= _EMBED_GROUP:
             _write(batch, store, embedder, records, report, keyword, router)
-            batch = []
+            batch, batch_chunks = [], 0
     _write(batch, store, embedder, records, report, keyword, router)
     if progress:
         progress(len(files), len(files), "")
@@ -256,14 +258,14 @@ def _write(
         report.outcomes.append(pending.outcome)
 
 
-def route_text(chunks: list[Chunk], limit: int = ROUTE_CHARS) -> str:
+def route_text(chunks: list[Chunk]) -> str:
     """What a brief's route vector embeds: its title block and the start of its summary.
 
     Kept short because the multilingual model is slow: 600 characters take about 67 ms a brief here,
     1,500 about 210 ms; on tests/data/qa-ko.jsonl they put the right brief first for 35 and 39 of 44
     questions.
     """
-    return "\n".join(chunk.text for chunk in chunks[:3])[:limit]
+    return "\n".join(chunk.text for chunk in chunks[:3])[:ROUTE_CHARS]
 
 
 def _unique_id(brief: Brief, abspath: str, claimed: dict[str, str], warnings: list[str]) -> Brief:

@@ -16,12 +16,12 @@ import re
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant.briefs.metadata import date_key
+from assistant.briefs.metadata import date_key, volume_key
 from assistant.models import SearchFilter
 
 if TYPE_CHECKING:
@@ -86,6 +86,11 @@ def _kiwi() -> Any:
 
 def tokenize(text: str) -> list[str]:
     """Search tokens for English and Korean text (the same function for passages and questions)."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=8192)  # answering and verification tokenize the same sentences often
+def _tokens(text: str) -> tuple[str, ...]:
     text = unicodedata.normalize("NFKC", text).lower()
     tokens: list[str] = []
     if _HANGUL_RUN.search(text):
@@ -98,11 +103,11 @@ def tokenize(text: str) -> list[str]:
                         tokens.append(_stem(form))
                 elif len(form) > 1 or tag in ("NNG", "NNP"):
                     tokens.append(form)
-        return tokens
+        return tuple(tokens)
     for word in _WORD.findall(text):
         if word not in _STOP:
             tokens.append(_SAME.get(word) or _stem(word))
-    return tokens
+    return tuple(tokens)
 
 
 class Indexable(Protocol):
@@ -120,10 +125,6 @@ class Indexable(Protocol):
     def date(self) -> str | None: ...
     @property
     def volume(self) -> str | None: ...
-
-
-def _volume_num(chunk: Indexable) -> int:
-    return int(chunk.volume) if chunk.volume and chunk.volume.isdigit() else -1
 
 
 class KeywordIndex:
@@ -147,9 +148,7 @@ class KeywordIndex:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return str(row[0]) if row else ""
 
-    def sync(
-        self, store: Store, *, on_brief: Callable[[str], None] | None = None, fresh: bool = False
-    ) -> int:
+    def sync(self, store: Store, *, fresh: bool = False) -> int:
         """Bring the index in line with the store's committed briefs; returns briefs (re)read.
 
         Per query this costs a comparison of generations (the store re-reads its own at most once a
@@ -158,24 +157,23 @@ class KeywordIndex:
         generation = store.generation() if fresh else store.current_generation()
         if generation and generation == self._seen:
             return 0
-        if generation and generation == self.generation():
+        if generation and generation == self.generation():  # another process brought it in step
             self._seen = generation
+            self._total = self.count()
             return 0
         store.invalidate()
         committed = store.committed()
         with self._lock:
             have = dict(self._db.execute("SELECT doc_id, sha256 FROM briefs").fetchall())
-        stale = [d for d in have if committed.get(d) != have[d]]
+        stale = [d for d in have if d not in committed]  # changed briefs are replaced by `_insert`
         missing = [d for d, h in committed.items() if have.get(d) != h]
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 for doc_id in stale:
                     self._delete(doc_id)
-                for doc_id in missing:
-                    if on_brief:
-                        on_brief(doc_id)
-                    self._insert(doc_id, committed[doc_id], list(store.iter_chunks([doc_id])))
+                for doc_id, chunks in store.chunks_of(missing):
+                    self._insert(doc_id, committed[doc_id], chunks)
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", (generation,)
                 )
@@ -208,7 +206,7 @@ class KeywordIndex:
         for chunk in chunks:
             cur = self._db.execute(
                 "INSERT INTO chunks (chunk_id, doc_id, date_key, volume_num) VALUES (?, ?, ?, ?)",
-                (chunk.chunk_id, doc_id, date_key(chunk.date), _volume_num(chunk)),
+                (chunk.chunk_id, doc_id, date_key(chunk.date), volume_key(chunk.volume)),
             )
             tokens = tokenize(f"{chunk.title}\n{chunk.section}\n{chunk.text}")
             row = (cur.lastrowid, " ".join(tokens))
@@ -278,7 +276,6 @@ class KeywordIndex:
         """Inverse document frequency (over chunks) of each token; unseen tokens get the rarest value."""
         unique = list(dict.fromkeys(tokens))
         with self._lock:
-            total = int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
             rows = (
                 self._db.execute(
                     f"SELECT term, doc FROM fts_vocab WHERE term IN ({','.join('?' * len(unique))})", unique
@@ -287,6 +284,7 @@ class KeywordIndex:
                 else []
             )
         df = {str(term): int(doc) for term, doc in rows}
+        total = self._total
         return {t: math.log(1 + (total - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in unique}
 
     def chunk_ids_of(self, doc_ids: list[str]) -> dict[str, list[str]]:

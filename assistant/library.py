@@ -177,7 +177,7 @@ class Library:
         return self.store.records()
 
     def remove(self, doc_id: str) -> BriefRecord | None:
-        record = self.store.records().get(doc_id)
+        record = self.store.record(doc_id)
         if record is not None:
             self.store.remove(doc_id)
             self.keyword.sync(self.store, fresh=True)

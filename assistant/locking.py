@@ -14,7 +14,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 
 from assistant.errors import StoreBusyError
 
@@ -58,14 +57,6 @@ class StoreLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
-
-    def __enter__(self) -> StoreLock:
-        return self.acquire()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
 
     def _write_note(self) -> None:
         notes = self.folder / ".holders"

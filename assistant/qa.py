@@ -32,8 +32,8 @@ _REFERS_BACK = re.compile(
     r"그것|그게|그 브리프|해당 브리프|거기|이 브리프|위의",
     re.IGNORECASE,
 )
-MIN_KEPT_SHARE = 0.5
-_NEAREST_DEPTH = 20  # below this share of verified sentences, a generated answer is replaced
+MIN_KEPT_SHARE = 0.5  # below this share of verified sentences, a generated answer is replaced
+_NEAREST_DEPTH = 20  # passages searched for the nearest briefs a refusal names
 
 
 class QuestionError(AssistantError):
@@ -156,9 +156,9 @@ class Assistant:
         language = question_language(question)
         standalone, carried = self.standalone(question, history)
         explicit = flt or SearchFilter()
-        if carried and explicit.empty and filter_from_question(question).empty:
+        if carried and explicit.empty:  # a follow-up names no briefs of its own (`_is_follow_up`)
             explicit = carried
-        if retrieval is None or retrieval.question != standalone:
+        if retrieval is None or _tidy(retrieval.question) != standalone:
             retrieval = self.retrieve(standalone, explicit)
         passages, evidence, threshold, verifier = self.weigh(standalone, retrieval)
         base = Answer(
@@ -247,7 +247,7 @@ class Assistant:
 
     def clean(self, question: str) -> str:
         """The question without control characters; empty or over-long questions are errors."""
-        text = re.sub(r"\s+", " ", _CONTROL.sub(" ", question)).strip()
+        text = _tidy(question)
         if not text:
             raise QuestionError("the question is empty", hint="type a question about the briefs")
         if len(text) > self.max_question_chars:
@@ -274,15 +274,20 @@ class Assistant:
             return rewritten, carried
         return f"{question} ({previous.standalone})", carried
 
+    def _nearest_briefs(self, question: str, flt: SearchFilter) -> tuple[BriefRef, ...]:
+        return _nearest(self.retrieve(question, flt, k=_NEAREST_DEPTH, read_filters=False).passages)
+
     def _refusal(self, retrieval: Retrieval, base: Answer) -> Answer:
         language = base.language
-        # The nearest briefs: from a deeper search within the filter, or anywhere if nothing matched it.
-        deeper = self.retrieve(retrieval.question, retrieval.filter, k=_NEAREST_DEPTH, read_filters=False)
-        nearest = _nearest(deeper)
+        # The nearest briefs: from a deeper search within the filter (unless the retrieval at hand is
+        # already that deep, as in evaluation), or anywhere if nothing matched the filter.
+        nearest: tuple[BriefRef, ...] = ()
+        if len(retrieval.passages) >= _NEAREST_DEPTH:
+            nearest = _nearest(retrieval.passages[:_NEAREST_DEPTH])
+        elif retrieval.passages:
+            nearest = self._nearest_briefs(retrieval.question, retrieval.filter)
         if not nearest and not retrieval.filter.empty:
-            nearest = _nearest(
-                self.retrieve(retrieval.question, SearchFilter(), k=_NEAREST_DEPTH, read_filters=False)
-            )
+            nearest = self._nearest_briefs(retrieval.question, SearchFilter())
         parts = [say(language, "refusal")]
         missing = self._not_indexed(retrieval.filter)
         if missing:
@@ -313,9 +318,14 @@ class Assistant:
         return [d for d in flt.doc_ids if d not in known]
 
 
-def _nearest(retrieval: Retrieval, n: int = 3) -> tuple[BriefRef, ...]:
+def _tidy(question: str) -> str:
+    """The question with control characters and runs of white space made single spaces."""
+    return re.sub(r"\s+", " ", _CONTROL.sub(" ", question)).strip()
+
+
+def _nearest(passages: Sequence[Passage], n: int = 3) -> tuple[BriefRef, ...]:
     seen: dict[str, BriefRef] = {}
-    for p in retrieval.passages:
+    for p in passages:
         if p.doc_id not in seen:
             seen[p.doc_id] = BriefRef(p.doc_id, p.volume, p.title, p.date)
     return tuple(seen.values())[:n]
@@ -351,8 +361,3 @@ def _notes(verified: Verified, language: str) -> list[str]:
     if verified.dropped_citations:
         notes.append(say(language, "dropped", refs=", ".join(f"[{r}]" for r in verified.dropped_citations)))
     return notes
-
-
-def evidence_for(assistant: Assistant, question: str, passages: list[Passage]) -> Evidence:
-    """The evidence the assistant would weigh for these passages (exposed for calibration tools)."""
-    return gather(question, passages, assistant.embedder, assistant.idf)

@@ -115,11 +115,10 @@ class Retriever:
         dense: list[tuple[str, float]],
         lexical: list[tuple[str, float]],
         k: int,
-        routed: list[tuple[str, float]] | None = None,
-        route_weight: float = 0.0,
-        keyword_weight: float | None = None,
+        routed: list[tuple[str, float]],
+        route_weight: float,
+        keyword_weight: float,
     ) -> list[Passage]:
-        keyword_weight = self.keyword_weight if keyword_weight is None else keyword_weight
         scores: dict[str, float] = {}
         for ranked, weight in ((dense, 1.0), (lexical, keyword_weight)):
             for rank, (chunk_id, _) in enumerate(ranked):

@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.briefs.metadata import date_key
+from assistant.briefs.metadata import date_key, volume_key
 from assistant.config import Settings
 from assistant.errors import EmbeddingMismatchError, StoreError
 from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
@@ -34,6 +34,7 @@ ROUTES = "brief_routes"  # one multilingual vector per brief, for questions acro
 _GENERATION_ID = "~generation"
 _MANIFEST_VECTOR = [1.0]  # manifest records are looked up by id, never by vector
 _REFRESH_S = 1.0
+_FETCH_BRIEFS = 64  # briefs whose chunks are read in one request
 SAME_LANGUAGE_OFFSET = 0.04  # multilingual-e5-small's bonus for a shared language; see `route`
 
 
@@ -78,8 +79,8 @@ class Store:
             self._client = chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
         self._chunks, self._manifest = self._open_collections(create)
         self._routes: Any = None
-        self._languages: set[str] = set()
         self._doc_language: dict[str, str] = {}
+        self._languages: set[str] = set()
         self._committed: dict[str, str] = {}
         self._size = 0
         self._generation: str | None = None
@@ -87,9 +88,11 @@ class Store:
         self._batch = max(1, min(1000, int(self._client.get_max_batch_size())))
 
     # -- opening -----------------------------------------------------------------------------------
+    def _collection_names(self) -> set[str]:
+        return {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
+
     def _open_collections(self, create: bool) -> tuple[Any, Any]:
-        names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
-        if self._names["chunks"] not in names:
+        if self._names["chunks"] not in self._collection_names():
             if not create:
                 raise StoreError(
                     f"the index at {self.location} is empty",
@@ -156,6 +159,14 @@ class Store:
                 return out
             offset += self._batch
 
+    def record(self, doc_id: str) -> BriefRecord | None:
+        """One brief's manifest record."""
+        if doc_id == _GENERATION_ID:
+            return None
+        got = self._manifest.get(ids=[doc_id], include=["documents"])
+        docs = got["documents"] or []
+        return BriefRecord(**json.loads(docs[0])) if docs and docs[0] else None
+
     def mark_pending(self, records: Sequence[BriefRecord]) -> None:
         """Record writes about to happen (each record's `pending` holds the new content hash)."""
         self._put_records(records)
@@ -196,15 +207,15 @@ class Store:
             )
 
     def drop_other_versions(self, doc_id: str, keep_hash: str) -> None:
-        self._chunks.delete(where={"$and": [{"doc_id": doc_id}, {"brief_hash": {"$ne": keep_hash}}]})
+        where = {"$and": [{"doc_id": doc_id}, {"brief_hash": {"$ne": keep_hash}}]}
+        self._chunks.delete(where=where)
         if self._route_collection(create=False) is not None:
-            self._routes.delete(where={"$and": [{"doc_id": doc_id}, {"brief_hash": {"$ne": keep_hash}}]})
+            self._routes.delete(where=where)
 
     # -- routes: one multilingual vector per brief -------------------------------------------------
     def _route_collection(self, *, create: bool, model: str = "", dimension: int = 0) -> Any:
         if self._routes is None:
-            names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
-            if self._names["routes"] in names:
+            if self._names["routes"] in self._collection_names():
                 self._routes = self._client.get_collection(self._names["routes"], embedding_function=None)
             elif create:
                 self._routes = self._client.create_collection(
@@ -263,8 +274,8 @@ class Store:
         )
         out = []
         for rid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
-            doc_id, digest, _ = rid.rsplit(":", 2)
-            if committed.get(doc_id, "")[: len(digest)] == digest and digest:
+            doc_id = _committed_doc(rid, committed)
+            if doc_id:
                 same = self._doc_language.get(doc_id, "en") == language
                 out.append((doc_id, 1.0 - float(dist) - (SAME_LANGUAGE_OFFSET if same else 0.0)))
         return sorted(out, key=lambda item: -item[1])[:n]
@@ -290,14 +301,25 @@ class Store:
 
     def iter_chunks(self, doc_ids: Iterable[str]) -> Iterable[Passage]:
         """The committed chunks of the given briefs (text and metadata), for building other indexes."""
+        for _, chunks in self.chunks_of(doc_ids):
+            yield from chunks
+
+    def chunks_of(self, doc_ids: Iterable[str]) -> Iterator[tuple[str, list[Passage]]]:
+        """Each brief with its committed chunks in the order they were written (none: an empty list).
+
+        Briefs are fetched `_FETCH_BRIEFS` at a time: through a Chroma server each fetch is a request.
+        """
         committed = self.committed()
-        for doc_id in doc_ids:
-            got = self._chunks.get(
-                where={"$and": [{"doc_id": doc_id}, {"brief_hash": committed.get(doc_id, "")}]},
-                include=["documents", "metadatas"],
-            )
+        ids = list(doc_ids)
+        for i in range(0, len(ids), _FETCH_BRIEFS):
+            group = ids[i : i + _FETCH_BRIEFS]
+            got = self._chunks.get(where={"doc_id": {"$in": group}}, include=["documents", "metadatas"])
+            found: dict[str, list[Passage]] = {doc_id: [] for doc_id in group}
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                yield _passage(cid, doc, meta, 0.0)
+                doc_id = str(meta["doc_id"])
+                if meta.get("brief_hash") == committed.get(doc_id, ""):
+                    found[doc_id].append(_passage(cid, doc, meta, 0.0))
+            yield from found.items()
 
     def get_passages(self, chunk_ids: Sequence[str]) -> dict[str, Passage]:
         if not chunk_ids:
@@ -317,8 +339,8 @@ class Store:
             if generation != self._generation:
                 records = self.records().values()
                 self._committed = {r.doc_id: r.sha256 for r in records if r.sha256}
-                self._languages = {r.language for r in records if r.sha256}
                 self._doc_language = {r.doc_id: r.language for r in records if r.sha256}
+                self._languages = set(self._doc_language.values())  # asked on every search
                 self._size = self.count()
                 self._generation = generation
             self._checked_at = now
@@ -352,16 +374,15 @@ class Store:
         )
         out = []
         for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
-            doc_id, digest, _ = cid.rsplit(":", 2)
-            if committed.get(doc_id, "")[: len(digest)] == digest and digest:
+            if _committed_doc(cid, committed):
                 out.append((cid, 1.0 - float(dist)))
         return out[:n]
 
-    def query(self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None) -> list[Passage]:
-        """The `n` nearest committed chunks as passages; score is cosine similarity."""
-        hits = self.nearest(vector, n, flt)
-        found = self.get_passages([cid for cid, _ in hits])
-        return [replace(found[cid], score=round(score, 6)) for cid, score in hits if cid in found]
+
+def _committed_doc(record_id: str, committed: dict[str, str]) -> str | None:
+    """The brief of a chunk or route id (`doc_id:hash:suffix`) when that hash is the committed one."""
+    doc_id, digest, _ = record_id.rsplit(":", 2)
+    return doc_id if digest and committed.get(doc_id, "")[: len(digest)] == digest else None
 
 
 def chroma_where(flt: SearchFilter | None) -> dict[str, Any] | None:
@@ -386,7 +407,7 @@ def _route_metadata(record: BriefRecord) -> dict[str, str | int]:
         "doc_id": record.doc_id,
         "brief_hash": record.sha256,
         "date_key": date_key(record.date),
-        "volume_num": int(record.volume) if record.volume and record.volume.isdigit() else -1,
+        "volume_num": volume_key(record.volume),
         "language": record.language,
     }
 
@@ -395,7 +416,7 @@ def _chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
     return {
         "doc_id": chunk.doc_id,
         "volume": chunk.volume or "",
-        "volume_num": int(chunk.volume) if chunk.volume and chunk.volume.isdigit() else -1,
+        "volume_num": volume_key(chunk.volume),
         "title": chunk.title,
         "date": chunk.date or "",
         "date_key": date_key(chunk.date),

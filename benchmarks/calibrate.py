@@ -45,7 +45,7 @@ def main() -> None:
         m_refused = sorted(s for a, s, _ in multilingual if not a)
         m_cut = (m_answerable[0] + m_refused[-1]) / 2 if m_answerable and m_refused else None
         verifier = Verifier(library.embedder)
-        all_passages = [p for doc in library.records() for p in library.store.iter_chunks([doc])]
+        all_passages = list(library.store.iter_chunks(library.records()))
         positives, negatives = [], []
         for case in cases:
             if not case.answer or not case.expected:

@@ -3,25 +3,25 @@
     .venv/bin/python -m benchmarks.load --store .dev-index --testset ../shared/briefs/qa-dev.jsonl \
         [--sessions 32]
 
-Each session asks every question of the test set in its own order; an answer is right when it cites
-exactly the expected briefs (or refuses a question marked null). Writes benchmarks/results/load.json.
+Each session asks `--questions` questions of the test set, its own random pick; an answer is right
+when it cites exactly the expected briefs (or refuses a question marked null).
+Writes benchmarks/results/load.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from assistant.evaluation.testset import load_testset
+from tests.servers import start_app, stop
 
 ROOT = Path(__file__).resolve().parent
 
@@ -37,34 +37,10 @@ def main() -> None:
     args = parser.parse_args()
     from gradio_client import Client
 
-    cases = [json.loads(line) for line in args.testset.read_text().splitlines() if line.strip()]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    cases, _ = load_testset(args.testset)
     data = Path(tempfile.mkdtemp())
-    env = {
-        **os.environ,
-        "ASSISTANT_STORE_DIR": str(args.store),
-        "ASSISTANT_DATA_DIR": str(data),
-        "ASSISTANT_CONCURRENCY": str(args.concurrency),
-    }
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "assistant"), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
+    server, url = start_app(args.store, data, timeout=300, ASSISTANT_CONCURRENCY=str(args.concurrency))
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                Client(url, verbose=False)
-                break
-            except Exception:  # noqa: BLE001 - connection refused in its several forms until it is up
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.5)
 
         def session(n: int) -> list[dict[str, Any]]:
             client = Client(url, verbose=False)
@@ -73,7 +49,7 @@ def main() -> None:
             for case in picked:
                 start = time.perf_counter()
                 try:
-                    answer = client.predict(case["question"], api_name="/ask")
+                    answer = client.predict(case.question, api_name="/ask")
                     error = None
                 except Exception as exc:  # noqa: BLE001 - every failure is counted, whatever its type
                     answer, error = None, repr(exc)
@@ -81,18 +57,10 @@ def main() -> None:
                 right = False
                 if answer is not None:
                     cited = {c["doc_id"] for c in answer["citations"]}
-                    expected = case["volume"]
-                    expected = (
-                        None
-                        if expected is None
-                        else {expected}
-                        if isinstance(expected, str)
-                        else set(expected)
-                    )
                     right = (
                         answer["refused"]
-                        if expected is None
-                        else (not answer["refused"] and cited <= expected and bool(cited))
+                        if case.expected is None
+                        else (not answer["refused"] and cited <= set(case.expected) and bool(cited))
                     )
                 out.append({"seconds": elapsed, "error": error, "right": right})
             return out
@@ -102,8 +70,7 @@ def main() -> None:
             results = [r for rs in pool.map(session, range(args.sessions)) for r in rs]
         wall = time.perf_counter() - started
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop(server)
     times = sorted(r["seconds"] for r in results)
     summary = {
         "sessions": args.sessions,

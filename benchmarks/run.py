@@ -15,16 +15,15 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from benchmarks.synth import generate
+from tests.servers import start_app, start_chroma, stop
 
 SIZES = {"1k": 100, "10k": 1000, "100k": 10000}
 REPEATS = {"1k": 3, "10k": 2, "100k": 1}
@@ -74,76 +73,31 @@ def startup(store: Path) -> dict[str, Any]:
     """Seconds from `assistant serve` to the first answer, and the server's memory then."""
     from gradio_client import Client
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store), "ASSISTANT_DATA_DIR": str(store.parent / "data")}
     start = time.perf_counter()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "assistant"), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, url = start_app(store, store.parent / "data", timeout=600)
     try:
-        url = f"http://127.0.0.1:{port}/"
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.perf_counter() - start > 600:
-                    raise RuntimeError("assistant serve did not start") from None
-                time.sleep(0.25)
         ready = time.perf_counter() - start
         Client(url, verbose=False).predict("What was the housing approvals in a region?", api_name="/ask")
         first = time.perf_counter() - start
         status = Path(f"/proc/{server.pid}/status").read_text()
         rss = int(status.split("VmRSS:")[1].split()[0]) / 1024
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop(server)
     return {"page_ready_s": ready, "first_answer_s": first, "server_rss_mb": rss}
 
 
 def server_query(store: Path, questions: Path) -> dict[str, Any]:
     """The same queries with the index served by `chroma run` (its folder is the embedded store's)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    chroma = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "chroma"),
-            "run",
-            "--path",
-            str(store / "chroma"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    chroma, url = start_chroma(store / "chroma", timeout=120)
     try:
-        deadline = time.perf_counter() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).close()
-                break
-            except OSError:
-                if chroma.poll() is not None or time.perf_counter() > deadline:
-                    raise RuntimeError("chroma run did not start") from None
-                time.sleep(0.2)
         cache = store.parent / "replica"
         shutil.rmtree(cache, ignore_errors=True)
-        env = {"ASSISTANT_CHROMA_URL": f"http://127.0.0.1:{port}", "ASSISTANT_DATA_DIR": str(cache)}
+        env = {"ASSISTANT_CHROMA_URL": url, "ASSISTANT_DATA_DIR": str(cache)}
         result = worker("ours-query", store, questions=questions, extra_env=env)
         keys = ("search_p50_ms", "search_p95_ms", "ask_p50_ms", "ask_p95_ms", "hit@5", "open_s")
         return {k: result[k] for k in keys}
     finally:
-        chroma.terminate()
-        chroma.wait(timeout=60)
+        stop(chroma)
 
 
 def bench_size(size: str, repeats: int) -> dict[str, Any]:

@@ -26,6 +26,8 @@ def peak_rss_mb() -> float:
 
 
 def percentile(values: list[float], q: float) -> float:
+    """Nearest rank, as `assistant.evaluation.metrics.percentile`; not imported from there, because that
+    package pulls in ours (about 80 MB), which would count in the baseline phase's peak memory."""
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
 

@@ -37,7 +37,9 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 1
             time.sleep(0.3)
 
 
-def start_app(store: Path | None, data: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_app(
+    store: Path | None, data: Path, timeout: float = 120, **env: str
+) -> tuple[subprocess.Popen[bytes], str]:
     """`assistant serve` on a free port; returns the process and its base URL (no trailing slash)."""
     port = free_port()
     values = {**os.environ, "ASSISTANT_DATA_DIR": str(data), **env}
@@ -51,14 +53,14 @@ def start_app(store: Path | None, data: Path, **env: str) -> tuple[subprocess.Po
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(url + "/", process)
+        wait_for_http(url + "/", process, timeout)
     except RuntimeError:
         stop(process)
         raise
     return process, url
 
 
-def start_chroma(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_chroma(folder: Path, timeout: float = 60) -> tuple[subprocess.Popen[bytes], str]:
     """Chroma's own server (`chroma run`) over `folder`."""
     port = free_port()
     process = subprocess.Popen(
@@ -67,7 +69,11 @@ def start_chroma(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{url}/api/v2/heartbeat", process, timeout=60)
+    try:
+        wait_for_http(f"{url}/api/v2/heartbeat", process, timeout)
+    except RuntimeError:
+        stop(process)
+        raise
     return process, url
 
 

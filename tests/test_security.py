@@ -99,10 +99,6 @@ def test_embedded_instructions_with_the_local_model(hostile_library: Library) ->
 
 
 # -- the web surface -------------------------------------------------------------------------------
-def start_server(store: Path, data: Path, **env_extra: str) -> tuple[subprocess.Popen[bytes], str]:
-    return start_app(store, data, **env_extra)
-
-
 @pytest.fixture(scope="module")
 def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     tmp = tmp_path_factory.mktemp("hostile-app")
@@ -113,7 +109,7 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     store = tmp / "store"
     env = {**os.environ, "ASSISTANT_STORE_DIR": str(store)}
     subprocess.run([str(ASSISTANT), "ingest", str(corpus)], env=env, check=True, capture_output=True)
-    server, url = start_server(store, tmp / "data")
+    server, url = start_app(store, tmp / "data")
     try:
         yield url, store
     finally:
@@ -212,7 +208,7 @@ def test_login_protects_every_route_and_the_api(tmp_path: Path, briefs_index: Se
 
     store = tmp_path / "store"
     shutil.copytree(briefs_index.store_dir, store)
-    server, url = start_server(
+    server, url = start_app(
         store, tmp_path / "data", ASSISTANT_AUTH_USER="staff", ASSISTANT_AUTH_PASSWORD="correct horse battery"
     )
     try:

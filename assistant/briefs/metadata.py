@@ -171,3 +171,8 @@ def date_key(iso: str | None) -> int:
     if not iso:
         return 0
     return int(iso.replace("-", ""))
+
+
+def volume_key(volume: str | None) -> int:
+    """The volume as an integer (697), -1 when there is none; used for volume-range filters."""
+    return int(volume) if volume and volume.isdigit() else -1

@@ -134,7 +134,8 @@ def _take_title(body: list[Line], hint: str | None, stem: str) -> tuple[str, lis
                 break
         if taken and acc.startswith(target):
             title = " ".join(body[i].text.strip() for i in taken)
-            return _clean_title(title), [line for i, line in enumerate(body) if i not in set(taken)]
+            used = set(taken)
+            return _clean_title(title), [line for i, line in enumerate(body) if i not in used]
         return hint, body
     line = body[first]
     text = line.text.strip()

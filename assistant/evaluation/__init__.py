@@ -65,7 +65,10 @@ def evaluate(
 class Gate:
     metric: str
     threshold: float
-    lower_is_better: bool
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.metric in LOWER_IS_BETTER
 
     def check(self, metrics: dict[str, Any]) -> str | None:
         """None when the gate holds, else a sentence saying how it failed."""
@@ -96,7 +99,7 @@ def parse_gate(text: str, *, known: set[str], lower: bool) -> Gate:
         threshold = float(value)
     except ValueError as exc:
         raise ValueError(f"'{value}' is not a number") from exc
-    return Gate(name, threshold, lower)
+    return Gate(name, threshold)
 
 
 def check_gates(gates: list[Gate], metrics: dict[str, Any]) -> list[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import TestSetError
+from assistant.evaluation.metrics import first_rank
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,7 @@ def _state(q: dict[str, Any]) -> tuple[int, str]:
     passed = q.get("passed")
     expected = q.get("expected") or []
     ranking = q.get("doc_ranking") or []
-    ranks = [i for i, d in enumerate(ranking, start=1) if d in expected]
-    rank = ranks[0] if ranks else None
+    rank = first_rank(ranking, expected)
     where = f"rank {rank}" if rank else ("refusal expected" if not expected else "not found")
     verdict = {True: "pass", False: "fail", None: "unscored"}[passed]
     score = (2 if passed else 0 if passed is False else 1) * 100 - (rank or 99)

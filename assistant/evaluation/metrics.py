@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -64,10 +65,7 @@ class QuestionResult:
 
     @property
     def first_relevant_rank(self) -> int | None:
-        if not self.expected:
-            return None
-        ranks = [i for i, doc in enumerate(self.doc_ranking, start=1) if doc in self.expected]
-        return ranks[0] if ranks else None
+        return first_rank(self.doc_ranking, self.expected)
 
     @property
     def cited_docs(self) -> list[str]:
@@ -75,6 +73,13 @@ class QuestionResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def first_rank(ranking: Sequence[str], expected: Sequence[str] | None) -> int | None:
+    """The 1-based rank of the first expected brief in a document ranking."""
+    if not expected:
+        return None
+    return next((i for i, doc in enumerate(ranking, start=1) if doc in expected), None)
 
 
 def hit_at(result: QuestionResult, k: int) -> bool:
@@ -199,7 +204,7 @@ def judge(result: QuestionResult, k: int = 5) -> tuple[bool | None, str]:
     if result.refused is None:  # retrieval only
         if expected is None:
             return None, "not scored: the refusal check needs answering"
-        if all_in_top(result, k) if len(expected) > 1 else hit_at(result, k):
+        if all_in_top(result, k):
             return True, f"expected {', '.join(expected)} found at document rank {result.first_relevant_rank}"
         return False, _missed(result, k)
     if expected is None:

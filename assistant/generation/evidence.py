@@ -113,10 +113,6 @@ class Candidate:
     cosine: float
     overlap: float
 
-    @property
-    def quote(self) -> str:
-        return self.passage.text[self.start : self.end]
-
     bonus: float = 0.0  # e.g. the question asks for the first proposal and this is item 1
 
     @property
@@ -132,6 +128,7 @@ class Evidence:
     best_cosine: float
     missing: tuple[str, ...] = ()  # names and years the question asks about that no passage mentions
     lexical: bool = True  # False across languages, where shared words say little
+    terms: tuple[str, ...] = ()  # the question's content words (`question_terms`)
 
     @property
     def strength(self) -> float:
@@ -174,6 +171,7 @@ def gather(
     language = detect_language(question)
     terms = question_terms(question)
     weights = idf(terms) if terms else {}
+    asks = _metadata_asked(question)
     spans = []
     for number, passage in enumerate(passages, start=1):
         for start, end in sentence_spans(passage.text):
@@ -183,18 +181,24 @@ def gather(
     if not spans:
         return Evidence((), 0.0, 0.0)
     texts = [_context(p, shown) for _, p, _, _, shown in spans]
-    vectors = np.vstack([embedder.embed_question(question)[None, :], embedder.embed_sentences(texts)])
+    # The title block answers only questions about title, authors and date: its other lines are not
+    # candidates, and not embedded.
+    usable = [
+        i
+        for i, text in enumerate(texts)
+        if spans[i][1].section != HEADER_SECTION or (asks and text.startswith(asks))
+    ]
+    chosen_texts = [texts[i] for i in usable]
+    vectors = np.vstack([embedder.embed_question(question)[None, :], embedder.embed_sentences(chosen_texts)])
     cosines = vectors[1:] @ vectors[0]
-    asks = _metadata_asked(question)
     wanted = asked_ordinal(question)
     candidates = []
-    for (number, passage, start, end, shown), text, cosine in zip(spans, texts, cosines, strict=True):
+    for i, text, cosine in zip(usable, chosen_texts, cosines, strict=True):
+        number, passage, start, end, shown = spans[i]
         overlap = weighted_share(terms, set(tokenize(text)), weights) if not multilingual else 0.0
         if multilingual and passage.language == language:
             cosine = float(cosine) - SAME_LANGUAGE_OFFSET
         if passage.section == HEADER_SECTION:
-            if not (asks and text.startswith(asks)):
-                continue  # the title block answers only questions about title, authors and date
             cosine, overlap = max(float(cosine), _METADATA_COSINE), 1.0
         bonus = ORDINAL_BONUS if wanted and item_number(passage.text, start) == wanted else 0.0
         candidates.append(Candidate(number, passage, start, end, shown, float(cosine), overlap, bonus))
@@ -204,7 +208,9 @@ def gather(
     coverage = weighted_share(terms, passage_tokens, weights)
     missing = tuple(s for s in specifics(question) if not (set(tokenize(s)) & passage_tokens))
     best_cosine = max((c.cosine for c in candidates), default=0.0)
-    return Evidence(tuple(candidates), coverage, best_cosine, missing, lexical=not multilingual)
+    return Evidence(
+        tuple(candidates), coverage, best_cosine, missing, lexical=not multilingual, terms=tuple(terms)
+    )
 
 
 def _metadata_asked(question: str) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assistant.generation.evidence import Candidate, Evidence, question_terms
+from assistant.generation.evidence import Candidate, Evidence
 from assistant.keyword import tokenize
 from assistant.models import Passage
 
@@ -29,10 +29,11 @@ class ExtractiveGenerator:
         self, question: str, passages: list[Passage], evidence: Evidence, language: str
     ) -> Iterator[str]:
         """Yields the answer sentence by sentence, each ending in its passage marker, e.g. "... [2]"."""
-        for i, candidate in enumerate(self.choose(evidence, question)):
-            yield ("" if i == 0 else " ") + f"{_end(candidate.text)} [{candidate.passage_number}]"
+        # Sentences keep their own ending: a brief's text cut off mid-word is not given a full stop.
+        for i, candidate in enumerate(self.choose(evidence)):
+            yield ("" if i == 0 else " ") + f"{candidate.text} [{candidate.passage_number}]"
 
-    def choose(self, evidence: Evidence, question: str = "") -> list[Candidate]:
+    def choose(self, evidence: Evidence) -> list[Candidate]:
         if not evidence.candidates:
             return []
         best = evidence.candidates[0]
@@ -48,16 +49,16 @@ class ExtractiveGenerator:
                 continue
             chosen.append(candidate)
             words += length
-        if question and evidence.lexical:
-            chosen = self._cover(evidence, question, chosen)
+        if evidence.lexical:
+            chosen = self._cover(evidence, chosen)
         docs = list(dict.fromkeys(c.passage.doc_id for c in chosen))
         return sorted(chosen, key=lambda c: (docs.index(c.passage.doc_id), c.passage.start + c.start))
 
-    def _cover(self, evidence: Evidence, question: str, chosen: list[Candidate]) -> list[Candidate]:
+    def _cover(self, evidence: Evidence, chosen: list[Candidate]) -> list[Candidate]:
         """A question about two things ("elderly drivers and shrinking cities") gets a sentence for the
         second when the best sentences all answer the first: a relevant sentence that holds question
         words the chosen ones lack takes the place of the weakest chosen one."""
-        terms = set(question_terms(question))
+        terms = set(evidence.terms)
         best = chosen[0]
         for candidate in evidence.candidates:
             missing = terms - {t for c in chosen for t in tokenize(c.text)}
@@ -84,8 +85,3 @@ def _repeats(candidate: Candidate, chosen: list[Candidate]) -> bool:
         if words and theirs and len(words & theirs) / min(len(words), len(theirs)) > 0.8:
             return True
     return False
-
-
-def _end(text: str) -> str:
-    """Sentences keep their own ending: a brief's text cut off mid-word is not given a full stop."""
-    return text

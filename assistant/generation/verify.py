@@ -192,16 +192,17 @@ def _passage_sentences(passage: Passage) -> list[str]:
     return [u for u in units if not INSTRUCTION.search(u)] or [""]
 
 
-_MARKERS_THEN_NEW_SENTENCE = re.compile(
-    r"((?:\[[^\[\]]{1,40}\])(?:\s*\[[^\[\]]{1,40}\])*)[ \t]+(?=[A-Z0-9“\"'‘(\uac00-\ud7a3])"
-)
+_BRACKETS = r"\[[^\[\]]{1,40}\]"  # a marker as `_MARKER` reads it: "[1]", "[vol.697]"
+_MARKERS_AFTER_STOP = re.compile(rf"([.!?。])\s*((?:{_BRACKETS}\s*)+)")
+_SENTENCE_START = r"[A-Z0-9“\"'‘(\uac00-\ud7a3]"
+_MARKERS_THEN_NEW_SENTENCE = re.compile(rf"({_BRACKETS}(?:\s*{_BRACKETS})*)[ \t]+(?={_SENTENCE_START})")
 
 
 def _sentences_with_markers(draft: str) -> list[tuple[str, list[str]]]:
     """Split a draft into sentences, each with the markers that follow or end it."""
     out: list[tuple[str, list[str]]] = []
     # Markers sit after the full stop ("... hubs. [1]") or before it ("... hubs [1]."); normalise both.
-    normalised = re.sub(r"([.!?。])\s*((?:\[[^\[\]]{1,40}\]\s*)+)", r" \2\1 ", draft)
+    normalised = _MARKERS_AFTER_STOP.sub(r" \2\1 ", draft)
     # A quoted bullet often has no full stop ("... has gradually declined [2] To raise ..."): markers
     # followed by the start of a new sentence end the sentence before them.
     normalised = _MARKERS_THEN_NEW_SENTENCE.sub(r"\1\n", normalised)

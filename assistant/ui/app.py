@@ -15,6 +15,7 @@ from typing import Any
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.library import Library
+from assistant.ui import render
 from assistant.ui.handlers import Handlers, make_filter
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ def build_app(library: Library) -> Any:
     import gradio as gr
 
     h = Handlers(library)
+    summary_text, rows, choices = h.library_view()  # the Library tab and the brief filters
+    bundled_sets = list(h.bundled_testsets())
     PROGRESS = gr.Progress()  # Gradio injects progress through this default value
     with gr.Blocks(title="KRIHS Policy Brief assistant", analytics_enabled=False) as app:
         gr.Markdown(
@@ -63,7 +66,7 @@ def build_app(library: Library) -> Any:
                             new_chat = gr.Button("New chat")
                             download = gr.DownloadButton("Download answer (.md)", value=None)
                         with gr.Accordion("Filters", open=False):
-                            chat_volumes = gr.Dropdown(h.volume_choices(), multiselect=True, label="Briefs")
+                            chat_volumes = gr.Dropdown(choices, multiselect=True, label="Briefs")
                             with gr.Row():
                                 chat_since = gr.Textbox(label="Dated from", placeholder="YYYY or YYYY-MM-DD")
                                 chat_until = gr.Textbox(label="Dated until", placeholder="YYYY or YYYY-MM-DD")
@@ -100,23 +103,13 @@ def build_app(library: Library) -> Any:
                     query = gr.Textbox(label="Search passages", scale=4, elem_id="search-query")
                     k = gr.Slider(1, 50, value=10, step=1, label="Passages", scale=1)
                 with gr.Row():
-                    search_volumes = gr.Dropdown(h.volume_choices(), multiselect=True, label="Briefs")
+                    search_volumes = gr.Dropdown(choices, multiselect=True, label="Briefs")
                     search_since = gr.Textbox(label="Dated from", placeholder="YYYY or YYYY-MM-DD")
                     search_until = gr.Textbox(label="Dated until", placeholder="YYYY or YYYY-MM-DD")
                 search_button = gr.Button("Search", variant="primary")
                 search_status = gr.Markdown()
                 table = gr.Dataframe(
-                    headers=[
-                        "rank",
-                        "volume",
-                        "title",
-                        "date",
-                        "section",
-                        "page",
-                        "score",
-                        "passage",
-                        "file",
-                    ],
+                    headers=render.PASSAGE_COLUMNS,
                     wrap=True,
                     interactive=False,
                 )
@@ -150,9 +143,9 @@ def build_app(library: Library) -> Any:
                         label="Upload a test set", file_types=[".jsonl", ".csv"], type="filepath"
                     )
                     bundled = gr.Dropdown(
-                        list(h.bundled_testsets()),
+                        bundled_sets,
                         label="…or pick a bundled one",
-                        value=next(iter(h.bundled_testsets()), None),
+                        value=next(iter(bundled_sets), None),
                     )
                 run_button = gr.Button("Run evaluation", variant="primary")
                 eval_status = gr.Markdown()
@@ -182,9 +175,9 @@ def build_app(library: Library) -> Any:
                 )
 
             with gr.Tab("Library", id="library"):
-                summary = gr.Markdown(h.library_summary())
+                summary = gr.Markdown(summary_text)
                 briefs = gr.Dataframe(
-                    value=h.library_rows(),
+                    value=rows,
                     headers=["volume", "title", "date", "language", "chunks", "file", "id"],
                     wrap=True,
                     interactive=False,
@@ -198,14 +191,14 @@ def build_app(library: Library) -> Any:
                     )
                     upload_log = gr.Textbox(label="Indexing result", lines=6, interactive=False)
                 with gr.Row():
-                    to_remove = gr.Dropdown(h.volume_choices(), label="Remove a brief")
+                    to_remove = gr.Dropdown(choices, label="Remove a brief")
                     remove_button = gr.Button("Remove", variant="stop")
 
                 def refresh() -> Any:
-                    choices = h.volume_choices()
+                    summary_text, rows, choices = h.library_view()
                     return (
-                        h.library_summary(),
-                        h.library_rows(),
+                        summary_text,
+                        rows,
                         gr.update(choices=choices, value=None),
                         gr.update(choices=choices),
                         gr.update(choices=choices),

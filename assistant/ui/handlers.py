@@ -11,7 +11,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,10 @@ from typing import Any
 from assistant.briefs import SUPPORTED_SUFFIXES
 from assistant.errors import AssistantError
 from assistant.evaluation import EvalRun, evaluate
-from assistant.evaluation.report import metric_rows, write_chart, write_report
+from assistant.evaluation.report import metric_rows, write_report
 from assistant.filters import date_bound
-from assistant.library import Library
-from assistant.models import Answer, Passage, SearchFilter
+from assistant.library import Library, Stats
+from assistant.models import Answer, BriefRecord, Passage, SearchFilter
 from assistant.qa import Turn
 from assistant.ui import render
 
@@ -74,7 +74,7 @@ class Handlers:
         try:
             flt = make_filter(volumes, since, until)
             partial = ""
-            for event in self.assistant.stream(message, turns[-self.settings.history_turns :], flt):
+            for event in self.assistant.stream(message, turns, flt):  # it keeps the recent turns
                 if event.kind == "delta":
                     partial += event.text
                     yield ChatUpdate([*messages, {"role": "assistant", "content": partial}], turns, "", None)
@@ -142,7 +142,6 @@ class Handlers:
         run: EvalRun = evaluate(path, self.assistant, top_k=self.settings.top_k, progress=progress)
         seconds = time.perf_counter() - started
         stamp = uuid.uuid4().hex[:8]
-        chart = write_chart(run.metrics, run.results, self.data_dir / "reports" / f"eval-{stamp}.png")
         report = write_report(
             self.data_dir / "reports" / f"eval-{stamp}.html",
             run.metrics,
@@ -150,6 +149,7 @@ class Handlers:
             title=f"Evaluation of {path.name}",
             notes=[f"{len(run.results)} questions in {seconds:.1f} s"],
         )
+        chart = report.with_suffix(".png")  # written beside the report
         metrics = [[label, value] for _, label, value in metric_rows(run.metrics)]
         questions = [
             [
@@ -171,18 +171,15 @@ class Handlers:
         return render.library_rows(list(self.library.records().values()))
 
     def library_summary(self) -> str:
-        stats = self.library.stats()
-        size = f"{stats.disk_bytes / 1e6:.1f} MB" if stats.disk_bytes is not None else "on the Chroma server"
-        return (
-            f"**{stats.briefs} briefs**, {stats.chunks} chunks · index {size} · "
-            f"embedding model `{stats.embedding_model}` ({stats.dimension} dimensions)"
-        )
+        return _summary(self.library.stats())
 
     def volume_choices(self) -> list[str]:
-        return [
-            f"{r.label} {r.title[:60]}"
-            for r in sorted(self.library.records().values(), key=lambda r: r.doc_id)
-        ]
+        return _choices(self.library.records().values())
+
+    def library_view(self) -> tuple[str, list[list[Any]], list[str]]:
+        """The summary, the table rows and the brief choices, from one read of the manifest."""
+        stats = self.library.stats()
+        return _summary(stats), render.library_rows(stats.records), _choices(stats.records)
 
     def upload(self, files: list[str] | None) -> str:
         """Index uploaded brief files; a line per file says what happened."""
@@ -237,3 +234,15 @@ class Handlers:
         path = folder / f"{stem}-{uuid.uuid4().hex[:8]}.{suffix}"
         path.write_text(text, encoding="utf-8")
         return path
+
+
+def _summary(stats: Stats) -> str:
+    size = f"{stats.disk_bytes / 1e6:.1f} MB" if stats.disk_bytes is not None else "on the Chroma server"
+    return (
+        f"**{stats.briefs} briefs**, {stats.chunks} chunks · index {size} · "
+        f"embedding model `{stats.embedding_model}` ({stats.dimension} dimensions)"
+    )
+
+
+def _choices(records: Iterable[BriefRecord]) -> list[str]:
+    return [f"{r.label} {r.title[:60]}" for r in sorted(records, key=lambda r: r.doc_id)]
