@@ -56,6 +56,10 @@ class Embedder(Embeddings):
                 cache.popitem(last=False)
         return vector
 
+    def forget_questions(self) -> None:
+        """Drop the cached question vectors (benchmarks time questions as if asked for the first time)."""
+        self.__dict__.pop("_question_cache", None)
+
     def _embed_question(self, text: str) -> Matrix:
         """Models without a query prefix embed a question as a passage."""
         return np.asarray(self.embed_passages([text])[0], dtype=np.float32)

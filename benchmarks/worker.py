@@ -90,6 +90,9 @@ def ours_query(store: Path, questions: Path) -> dict[str, Any]:
             library.search(case["question"], 5, timings=timings)
             search_ms.append((time.perf_counter() - start) * 1000)
             split.append(timings)
+        for model in (library.embedder, library.scorer, library.router):
+            if model is not None:
+                model.forget_questions()
         for case in cases:  # pass 2: ask latency (a fresh question: retrieval included)
             start = time.perf_counter()
             assistant.ask(case["question"])
