@@ -37,12 +37,14 @@ run: install
 	$(BIN)/assistant ingest corpus
 	$(BIN)/assistant serve
 
-# Debian's Chromium for the browser test (Playwright's own browser download cannot work here).
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here), and
+# a Korean font so that Hangul renders in the page and its screenshots.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi nanum; } || { \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
-		else echo "chromium is missing and this is not root: the browser test will be skipped"; fi; }
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				chromium chromium-driver fonts-nanum; \
+		else echo "chromium or fonts-nanum is missing and this is not root: browser tests will be skipped"; fi; }
 
 lint: install
 	$(BIN)/ruff check assistant tests benchmarks

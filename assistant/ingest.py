@@ -150,6 +150,7 @@ def ingest(
         signature += f":routes={router.name}"
     records = store.records()
     by_path = {r.path: r for r in records.values()}
+    by_hash = {r.sha256: r for r in records.values() if r.sha256 and os.path.exists(r.path)}
     claimed: dict[str, str] = {r.doc_id: r.path for r in records.values()}
     batch: list[_Pending] = []
     batch_chunks = 0  # chunks in `batch`
@@ -165,6 +166,12 @@ def ingest(
             old = by_path.get(abspath)
             if old and old.sha256 == digest and old.signature == signature and not old.pending:
                 report.outcomes.append(Outcome(abspath, "unchanged", old.doc_id, old.chunks))
+                continue
+            twin = by_hash.get(digest)
+            if old is None and twin is not None and twin.path != abspath:
+                # The same bytes under another name: indexed once, not twice.
+                message = f"already indexed as {twin.label} ({Path(twin.path).name}), unchanged"
+                report.outcomes.append(Outcome(abspath, "unchanged", twin.doc_id, twin.chunks, message))
                 continue
             brief = parse_brief(data, path)
         except BriefReadError as exc:
@@ -182,6 +189,7 @@ def ingest(
         )
         previous = records.get(brief.doc_id)
         record = _record(brief, abspath, digest, len(chunks), len(data), signature)
+        by_hash[digest] = record
         status = "updated" if old or previous else "added"
         replaces = old.doc_id if old and old.doc_id != brief.doc_id else None
         batch.append(_Pending(record, chunks, Outcome(abspath, status, brief.doc_id, len(chunks)), replaces))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -71,6 +72,7 @@ class Library:
         self.store = store
         self.keyword = keyword
         self._lock = lock
+        self._writing = threading.Lock()  # one write at a time within this process (the app's users)
         self.retriever = Retriever(
             store,
             embedder,
@@ -153,16 +155,17 @@ class Library:
     def ingest(
         self, paths: list[Path], *, progress: Progress | None = None, rebuild: bool = False
     ) -> IngestReport:
-        return ingest(
-            paths,
-            settings=self.settings,
-            store=self.store,
-            embedder=self.embedder,
-            keyword=self.keyword,
-            router=self.router,
-            progress=progress,
-            rebuild=rebuild,
-        )
+        with self._writing:
+            return ingest(
+                paths,
+                settings=self.settings,
+                store=self.store,
+                embedder=self.embedder,
+                keyword=self.keyword,
+                router=self.router,
+                progress=progress,
+                rebuild=rebuild,
+            )
 
     def search(
         self,
@@ -177,11 +180,31 @@ class Library:
         return self.store.records()
 
     def remove(self, doc_id: str) -> BriefRecord | None:
-        record = self.store.record(doc_id)
-        if record is not None:
-            self.store.remove(doc_id)
-            self.keyword.sync(self.store, fresh=True)
-        return record
+        with self._writing:
+            record = self.store.record(doc_id)
+            if record is not None:
+                self.store.remove(doc_id)
+                self.keyword.sync(self.store, fresh=True)
+            return record
+
+    def surroundings(
+        self, passage: Passage, around: int = 1
+    ) -> tuple[tuple[Passage, ...], tuple[Passage, ...]]:
+        """The passages before and after one in its brief: its neighbours, or for a PDF the rest of
+        its page (up to a few passages each side)."""
+        ids = self.keyword.chunk_ids_of([passage.doc_id]).get(passage.doc_id, [])
+        if passage.chunk_id not in ids:
+            return (), ()
+        at = ids.index(passage.chunk_id)
+        reach = around if passage.page is None else max(around, _PAGE_REACH)
+        window = ids[max(0, at - reach) : at + reach + 1]
+        found = self.store.get_passages([cid for cid in window if cid != passage.chunk_id])
+        near = [found[cid] for cid in window if cid in found]
+        if passage.page is not None:
+            near = [p for p in near if p.page == passage.page]
+        before = tuple(p for p in near if ids.index(p.chunk_id) < at)
+        after = tuple(p for p in near if ids.index(p.chunk_id) > at)
+        return before, after
 
     def stats(self) -> Stats:
         records = tuple(sorted(self.store.records().values(), key=lambda r: (r.date or "", r.doc_id)))
@@ -195,6 +218,9 @@ class Library:
             disk_bytes=None if self.settings.chroma_url else _folder_size(self.settings.store_dir),
             records=records,
         )
+
+
+_PAGE_REACH = 4  # passages each side looked at for the rest of a PDF page
 
 
 def _keyword_path(settings: Settings) -> Path:

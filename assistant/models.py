@@ -160,6 +160,7 @@ class Answer:
     standalone_question: str = ""
     filter: str = "all briefs"
     generator: str = "extractive"
+    context: tuple[BriefRef, ...] = ()  # briefs carried over from the conversation, if it continued
 
     @property
     def citations(self) -> tuple[Citation, ...]:
@@ -196,6 +197,7 @@ class Answer:
             "standalone_question": self.standalone_question,
             "filter": self.filter,
             "generator": self.generator,
+            "context": [b.to_dict() for b in self.context],
         }
 
 

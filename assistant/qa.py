@@ -12,11 +12,12 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from assistant.conversation import Context, Turn, context_of, continues
 from assistant.embeddings import Embedder
 from assistant.errors import AssistantError
 from assistant.filters import filter_from_question, merge
 from assistant.generation import Condenser, Generator
-from assistant.generation.evidence import Evidence, IdfFunction, gather
+from assistant.generation.evidence import Evidence, IdfFunction, gather, match_scores
 from assistant.generation.extractive import ExtractiveGenerator
 from assistant.generation.llm import NOT_IN_BRIEFS
 from assistant.generation.verify import Verified, Verifier
@@ -26,12 +27,6 @@ from assistant.retrieval import Retriever, Timings
 from assistant.text import question_language
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_REFERS_BACK = re.compile(
-    r"\b(it|its|it's|they|them|their|this|that|these|those|the brief|the same|he|she|his|her|there|"
-    r"above|former|latter|what about|how about|and why|why so)\b|"
-    r"그것|그게|그 브리프|해당 브리프|거기|이 브리프|위의",
-    re.IGNORECASE,
-)
 MIN_KEPT_SHARE = 0.5  # below this share of verified sentences, a generated answer is replaced
 _NEAREST_DEPTH = 20  # passages searched for the nearest briefs a refusal names
 
@@ -50,19 +45,11 @@ class Retrieval:
     passages: list[Passage]
     filter: SearchFilter
     timings: Timings = field(default_factory=Timings)
+    context: Context | None = None  # set when the question was read as continuing the conversation
 
     @property
     def search_ms(self) -> float:
         return self.timings.total_ms
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One exchange of a conversation, kept so that follow-up questions can refer back."""
-
-    question: str
-    standalone: str
-    answer: Answer
 
 
 @dataclass(frozen=True)
@@ -130,15 +117,57 @@ class Assistant:
         return Retrieval(question, passages, effective, timings)
 
     # -- answering ---------------------------------------------------------------------------------
+    def prepare(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        flt: SearchFilter | None = None,
+        k: int | None = None,
+        *,
+        use_context: bool = True,
+    ) -> Retrieval:
+        """Passages for a question in a conversation: on its own, or within the briefs of the previous
+        answer when that answers it better (see `conversation.continues`)."""
+        question = self.clean(question)
+        explicit = flt or SearchFilter()
+        fresh = self.retrieve(question, explicit, k)
+        context = context_of(history, self.history_turns) if use_context else None
+        if context is None or not fresh.filter.empty:  # no context, or the question names its briefs
+            return fresh
+        if self.condenser is not None:
+            recent = [(t.question, t.answer.text) for t in history[-self.history_turns :]]
+            rewritten = _tidy(self.condenser.condense(question, recent))
+            if rewritten and rewritten.casefold() != question.casefold():
+                candidate = self.retrieve(rewritten, explicit, k, read_filters=False)
+                candidate.context = context
+                return candidate
+            return fresh
+        scoped = self.retrieve(question, context.scope, k, read_filters=False)
+        scoped.context = context
+        fresh_margin = self._margin(question, fresh)
+        scoped_margin = self._margin(question, scoped)
+        top = fresh.passages[0].doc_id if fresh.passages else None
+        return scoped if scoped.passages and continues(fresh_margin, scoped_margin, top, context) else fresh
+
+    def _margin(self, question: str, retrieval: Retrieval) -> float:
+        """How far the evidence for `question` in `retrieval` is above its refusal threshold."""
+        if not retrieval.passages:
+            return -1.0
+        _, evidence, threshold, _ = self.weigh(question, retrieval)
+        return evidence.strength - threshold
+
+    # -- answering ---------------------------------------------------------------------------------
     def ask(
         self,
         question: str,
         history: Sequence[Turn] = (),
         flt: SearchFilter | None = None,
         retrieval: Retrieval | None = None,
+        *,
+        use_context: bool = True,
     ) -> Answer:
         final = None
-        for event in self.stream(question, history, flt, retrieval=retrieval):
+        for event in self.stream(question, history, flt, retrieval=retrieval, use_context=use_context):
             if event.kind == "final":
                 final = event.answer
         assert final is not None  # stream always ends with a final event
@@ -150,28 +179,40 @@ class Assistant:
         history: Sequence[Turn] = (),
         flt: SearchFilter | None = None,
         retrieval: Retrieval | None = None,
+        *,
+        use_context: bool = True,
     ) -> Iterator[AnswerEvent]:
-        """Answer text as it is produced, then one `final` event with the verified `Answer`."""
+        """Answer text as it is produced, then one `final` event with the verified `Answer`.
+
+        `retrieval` is what `prepare` returned for this question (evaluation passes a deeper one).
+        """
         question = self.clean(question)
         language = question_language(question)
-        standalone, carried = self.standalone(question, history)
-        explicit = flt or SearchFilter()
-        if carried and explicit.empty:  # a follow-up names no briefs of its own (`_is_follow_up`)
-            explicit = carried
-        if retrieval is None or _tidy(retrieval.question) != standalone:
-            retrieval = self.retrieve(standalone, explicit)
+        if retrieval is None:
+            retrieval = self.prepare(question, history, flt, use_context=use_context)
+        standalone = retrieval.question
         passages, evidence, threshold, verifier = self.weigh(standalone, retrieval)
+        strength = evidence.strength
+        context = retrieval.context
+        if context is not None and retrieval.question == question:
+            # A follow-up ("What did it propose?") is weighed with the topic it continues, but its
+            # sentences are chosen by its own words, and what was already said is not repeated.
+            combined = f"{question} ({context.previous_question})"
+            strength = max(strength, self.weigh(combined, retrieval)[1].strength)
+        if context is not None:
+            evidence = _without(evidence, context.quoted)
         base = Answer(
             question=question,
             sentences=(),
             refused=False,
             language=language,
             standalone_question=standalone,
-            filter=retrieval.filter.describe(),
+            filter=retrieval.filter.describe() if context is None else "all briefs",
             generator=self.generator.name,
+            context=context.briefs if context is not None else (),
         )
-        if not passages or evidence.strength < threshold:
-            answer = self._refusal(retrieval, base)
+        if not passages or strength < threshold or not evidence.candidates:
+            answer = self._refusal_for(question, retrieval, base)
             yield AnswerEvent("delta", answer.text)
             yield AnswerEvent("final", answer=answer)
             return
@@ -188,15 +229,16 @@ class Assistant:
         if len(draft) > shown:
             yield AnswerEvent("delta", _labels(draft[shown:], passages))
         verified = verifier.verify(draft, passages, standalone) if NOT_IN_BRIEFS not in draft else Verified()
-        notes = _notes(verified, language)
-        if not isinstance(self.generator, ExtractiveGenerator) and (
-            not verified.sentences or verified.kept_share < MIN_KEPT_SHARE
-        ):
+        extractive = isinstance(self.generator, ExtractiveGenerator)
+        # The extractive answer quotes the briefs: a sentence verification sets aside is not news to
+        # the user, so only a generated answer's removals are reported.
+        notes = _notes(verified, language) if not extractive else []
+        if not extractive and (not verified.sentences or verified.kept_share < MIN_KEPT_SHARE):
             fallback = "".join(self.fallback.draft(standalone, passages, evidence, language))
             verified = verifier.verify(fallback, passages, standalone)
             notes = [say(language, "fallback")]
         if not verified.sentences:  # nothing survived verification: say so, as for weak evidence
-            answer = self._refusal(retrieval, base)
+            answer = self._refusal_for(question, retrieval, base)
             yield AnswerEvent("final", answer=replace(answer, notes=tuple(notes)))
             return
         sentences = list(verified.sentences)
@@ -245,6 +287,15 @@ class Assistant:
         extra = [p for p in passages if p.doc_id != top]
         return (whole + extra)[:limit]
 
+    def match(self, question: str, passages: list[Passage]) -> list[float]:
+        """A 0-1 match per passage that means the same across queries (the search table shows it)."""
+        return match_scores(question, passages, self.embedder, self.multilingual)
+
+    def has_keyword_hits(self, question: str) -> bool:
+        """Whether any word of the question occurs in the indexed briefs at all."""
+        keyword = self.retriever.keyword
+        return keyword is None or bool(keyword.search(question, 1, None))
+
     def clean(self, question: str) -> str:
         """The question without control characters; empty or over-long questions are errors."""
         text = _tidy(question)
@@ -257,25 +308,16 @@ class Assistant:
             )
         return text
 
-    def standalone(self, question: str, history: Sequence[Turn]) -> tuple[str, SearchFilter | None]:
-        """A follow-up ("What did it propose?") made answerable on its own, and the briefs it refers to.
-
-        With a language model the question is rewritten; without one, the previous question's topic is
-        carried over, and so are the briefs the previous answer cited.
-        """
-        recent = [t for t in history if t.answer is not None][-self.history_turns :]
-        if not recent or not _is_follow_up(question):
-            return question, None
-        previous = recent[-1]
-        docs = tuple(dict.fromkeys(c.doc_id for c in previous.answer.citations))
-        carried = SearchFilter(doc_ids=docs) if docs else None
-        if self.condenser is not None:
-            rewritten = self.condenser.condense(question, [(t.question, t.answer.text) for t in recent])
-            return rewritten, carried
-        return f"{question} ({previous.standalone})", carried
-
     def _nearest_briefs(self, question: str, flt: SearchFilter) -> tuple[BriefRef, ...]:
         return _nearest(self.retrieve(question, flt, k=_NEAREST_DEPTH, read_filters=False).passages)
+
+    def _refusal_for(self, question: str, retrieval: Retrieval, base: Answer) -> Answer:
+        """A refusal; one in a conversation is given as for a new question (not "about vol.N"), with
+        the nearest briefs of the whole index."""
+        if retrieval.context is None:
+            return self._refusal(retrieval, base)
+        alone = self.retrieve(question)
+        return self._refusal(alone, replace(base, context=(), filter=alone.filter.describe()))
 
     def _refusal(self, retrieval: Retrieval, base: Answer) -> Answer:
         language = base.language
@@ -331,13 +373,6 @@ def _nearest(passages: Sequence[Passage], n: int = 3) -> tuple[BriefRef, ...]:
     return tuple(seen.values())[:n]
 
 
-def _is_follow_up(question: str) -> bool:
-    if not filter_from_question(question).empty:
-        return False  # it names its own briefs
-    words = question.split()
-    return bool(_REFERS_BACK.search(question)) or len(words) <= 4
-
-
 def _complete_markers(text: str) -> int:
     """How much of a growing draft can be shown: all of it, except an unclosed "[..." at its end."""
     opening = text.rfind("[")
@@ -352,6 +387,12 @@ def _labels(piece: str, passages: list[Passage]) -> str:
         return f"[{passages[n - 1].label}]" if 1 <= n <= len(passages) else match.group(0)
 
     return re.sub(r"\[(\d{1,2})\]", label, piece)
+
+
+def _without(evidence: Evidence, quoted: frozenset[str]) -> Evidence:
+    """The evidence without sentences already given (when something else is left)."""
+    fresh = tuple(c for c in evidence.candidates if c.text not in quoted)
+    return replace(evidence, candidates=fresh) if fresh else evidence
 
 
 def _notes(verified: Verified, language: str) -> list[str]:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from assistant.conversation import Turn
 from assistant.evaluation import evaluate
 from assistant.library import Library
 from assistant.models import SearchFilter
-from assistant.qa import QuestionError, Turn
+from assistant.qa import QuestionError
 
 pytestmark = pytest.mark.shared
 
@@ -91,10 +92,27 @@ def test_follow_up_question_uses_the_conversation(briefs_library: Library) -> No
     turn = Turn(first.question, first.standalone_question, first)
     follow = assistant.ask("What did it propose for Korea?", history=[turn])
     assert not follow.refused
-    assert {c.doc_id for c in follow.citations} == {"697"}
-    assert follow.standalone_question != follow.question  # the topic was carried over
+    assert {c.doc_id for c in follow.citations} == {"697"} and [b.doc_id for b in follow.context] == ["697"]
+    said = {s.text for s in first.sentences}
+    assert not said & {s.text for s in follow.sentences}  # it answers the new question, not the old one
     alone = assistant.ask("What did it propose for Korea?")
-    assert alone.standalone_question == alone.question
+    assert alone.context == ()
+
+
+def test_a_new_topic_after_an_answer_is_not_held_to_the_previous_brief(briefs_library: Library) -> None:
+    assistant = briefs_library.assistant()
+    first = assistant.ask("What role do the US manufacturing innovation institutes play?")
+    history = [Turn(first.question, first.standalone_question, first)]
+    question = "How many cities are classified as shrinking cities in their report on the demographic cliff?"
+    shrinking = assistant.ask(question, history=history)
+    assert {c.doc_id for c in shrinking.citations} == {"616"} and shrinking.context == ()
+    refused = assistant.ask("What are the tolls on the Seoul ring expressway?", history=history)
+    assert refused.refused and refused.context == () and len(refused.nearest) == 3
+    after_refusal = assistant.ask(
+        "What indicators can diagnose gentrification?",
+        history=[*history, Turn(refused.question, refused.standalone_question, refused)],
+    )
+    assert {c.doc_id for c in after_refusal.citations} == {"713"}
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x01\x02"])

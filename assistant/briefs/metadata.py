@@ -12,10 +12,12 @@ from datetime import date
 _VOLUME_PATTERNS = (
     # "Volume vol.697", "vol.697", "Vol. 697", "VOL.697"
     re.compile(r"\bvol\s*\.\s*(\d{1,5})\b", re.IGNORECASE),
-    # "Vol 697", "Volume 697" (capitalised, so that "traffic volume 30" is not a volume)
-    re.compile(r"\b(?:Vol|VOL|Volume|VOLUME)\s+(\d{1,5})\b"),
-    # "국토정책 Brief 제697호", "제 697 호"
+    # "Vol 697", "Volume 697", "Volume697" as some saved pages have it (capitalised, so that
+    # "traffic volume 30" is not a volume)
+    re.compile(r"\b(?:Vol|VOL|Volume|VOLUME)\s*(\d{1,5})\b"),
+    # "국토정책 Brief 제697호", "제 697 호", "국토정책브리프 763호"
     re.compile(r"제\s*(\d{1,5})\s*호"),
+    re.compile(r"국토정책\s*(?:Brief|브리프)\s*(\d{1,5})\s*호", re.IGNORECASE),
     # "Policy Brief No. 697", "Brief No.697"
     re.compile(r"\bbrief\s+no\.?\s*(\d{1,5})\b", re.IGNORECASE),
 )
@@ -62,6 +64,9 @@ _CHROME = (
         r"^\s*(파일첨부|첨부파일|attachments?|file)\s*[:：]?\s*.{0,200}\.(pdf|hwp|hwpx|docx?|zip)\s*$", re.I
     ),
     re.compile(r"^\s*(HIT|조회수?)\s*[:：]?\s*[\d,]+\s*$", re.IGNORECASE),
+    # skip links and share bars of saved web pages ("본문으로 바로가기", "contents go")
+    re.compile(r"^\s*(본문|주\s*메뉴|메뉴|contents?|main content)\s*(으로|로)?\s*(바로\s*가기|go)\s*$", re.I),
+    re.compile(r"^\s*(skip to (main )?content|sitemap|site map|facebook twitter print|공유하기)\s*$", re.I),
 )
 
 _AUTHOR_ROLE = re.compile(
@@ -72,6 +77,23 @@ _AUTHOR_ROLE = re.compile(
 )
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _LATIN = re.compile(r"[A-Za-z]")
+
+
+# Beyond the first lines, only forms that cannot be a figure of the text name the brief's own volume:
+# the series name with a number ("국토정책브리프 763호") or the attached file ("Brief 685.pdf").
+_LATE_VOLUME_PATTERNS = (
+    re.compile(r"국토정책\s*(?:Brief|브리프)\s*제?\s*(\d{1,5})\s*호", re.IGNORECASE),
+    re.compile(r"\bBrief[ _]?(\d{3,5})\.pdf\b", re.IGNORECASE),
+)
+
+
+def find_late_volume(line: str) -> str | None:
+    """The volume named by a line outside the header zone, by the unambiguous forms only."""
+    for pattern in _LATE_VOLUME_PATTERNS:
+        match = pattern.search(line)
+        if match:
+            return str(int(match.group(1)))
+    return None
 
 
 def find_volume(line: str) -> str | None:

@@ -49,6 +49,7 @@ class Line:
 def assemble(lines: list[Line], *, source: str, stem: str, pages: int | None = None) -> Brief:
     """Build a Brief from a document's lines (chrome is removed, metadata read, body structured)."""
     title_hint, header_text, volume, date = None, None, None, None
+    late_volume: str | None = None
     body: list[Line] = []
     for i, line in enumerate(lines):
         text = line.text
@@ -69,7 +70,10 @@ def assemble(lines: list[Line], *, source: str, stem: str, pages: int | None = N
                 clean = meta.without_counter(text)
                 header_text = f"{header_text}\n{clean}" if header_text else clean
                 continue
+        elif volume is None and late_volume is None:
+            late_volume = meta.find_late_volume(text)
         body.append(line)
+    volume = volume or late_volume
 
     title, body = _take_title(body, title_hint, stem)
     authors, body = _take_authors(body)
@@ -98,6 +102,20 @@ def assemble(lines: list[Line], *, source: str, stem: str, pages: int | None = N
         blocks=tuple(out),
         pages=pages,
     )
+
+
+def _repeated_line(body: list[Line], first: int, window: int = 12) -> int | None:
+    """The first of the opening lines that the page repeats (a title), if any: at least three words."""
+    seen: dict[str, int] = {}
+    for i in range(first, min(first + window, len(body))):
+        text = body[i].text.strip()
+        key = _norm(text)
+        if len(text.split()) < 3 or len(text) > 200 or _BULLET.match(text):
+            continue
+        if key in seen:
+            return seen[key]
+        seen[key] = i
+    return None
 
 
 def _published(date: str | None) -> str | None:
@@ -137,6 +155,11 @@ def _take_title(body: list[Line], hint: str | None, stem: str) -> tuple[str, lis
             used = set(taken)
             return _clean_title(title), [line for i, line in enumerate(body) if i not in used]
         return hint, body
+    repeated = _repeated_line(body, first)
+    if repeated is not None:  # a saved page shows its title twice: as the page's and as the brief's
+        text = body[repeated].text.strip()
+        rest = [line for i, line in enumerate(body) if i != repeated and _norm(line.text) != _norm(text)]
+        return _clean_title(text), rest
     line = body[first]
     text = line.text.strip()
     if line.heading or (len(text) <= 200 and not _BULLET.match(text)):

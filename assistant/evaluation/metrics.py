@@ -57,7 +57,10 @@ class QuestionResult:
     answer_ms: float | None = None
     passed: bool | None = None
     reason: str = ""
-    group: str | None = None  # a test set's own grouping ("group" or "pair" field), e.g. "ko-en"
+    group: str | None = None  # a test set's own grouping ("group", "pair" or "kind" field), e.g. "ko-en"
+    conversation: str | None = None  # the conversation a line belongs to, with its turn
+    turn: int | None = None
+    context: list[str] = field(default_factory=list)  # briefs the answer took from earlier turns
 
     @property
     def answerable(self) -> bool:

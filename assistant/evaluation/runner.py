@@ -6,8 +6,10 @@ import logging
 import time
 from collections.abc import Callable
 
+from assistant.conversation import Turn
 from assistant.evaluation.metrics import QuestionResult, evidence_in, judge
 from assistant.evaluation.testset import TestCase
+from assistant.models import Answer
 from assistant.qa import Assistant, Retrieval
 
 log = logging.getLogger(__name__)
@@ -27,13 +29,17 @@ def run_cases(
     """Every case through the user's path; retrieval goes `depth` passages deep for the rank metrics.
 
     Ranking is fused and independent of depth, so the first `top_k` passages are exactly what a
-    user's question would get.
+    user's question would get. Lines of one `conversation` are asked in `turn` order, each with the
+    earlier turns' answers as its history, as in the chat.
     """
     results = []
-    for done, case in enumerate(cases):
+    histories: dict[str, list[Turn]] = {}
+    for done, case in enumerate(_in_conversation_order(cases)):
         if progress:
             progress(done, len(cases))
-        retrieval = assistant.retrieve(case.question, k=max(depth, top_k))
+        conversation = case.extra.get("conversation")
+        history = histories.setdefault(str(conversation), []) if conversation is not None else []
+        retrieval = assistant.prepare(case.question, history, k=max(depth, top_k))
         passages = retrieval.passages
         result = QuestionResult(
             line=case.line,
@@ -52,6 +58,8 @@ def run_cases(
             doc_ranking=list(dict.fromkeys(p.doc_id for p in passages)),
             search_ms=round(retrieval.search_ms, 2),
             group=_group(case),
+            conversation=str(conversation) if conversation is not None else None,
+            turn=case.extra.get("turn") if isinstance(case.extra.get("turn"), int) else None,
             filter=retrieval.filter.describe(),
             evidence_found=(
                 evidence_in(case.evidence, [p.text for p in passages[:top_k]])
@@ -60,7 +68,9 @@ def run_cases(
             ),
         )
         if answer:
-            _answer(result, case, assistant, retrieval)
+            reply = _answer(result, case, assistant, retrieval, history)
+            if conversation is not None:
+                history.append(Turn(case.question, reply.standalone_question, reply))
         result.passed, result.reason = judge(result, k=top_k)
         results.append(result)
     if progress:
@@ -68,10 +78,30 @@ def run_cases(
     return results
 
 
-def _answer(result: QuestionResult, case: TestCase, assistant: Assistant, retrieval: Retrieval) -> None:
+def _in_conversation_order(cases: list[TestCase]) -> list[TestCase]:
+    """The cases in file order, except that a conversation's turns follow each other by `turn`."""
+    first_line: dict[str, int] = {}
+    for case in cases:
+        if "conversation" in case.extra:
+            first_line.setdefault(str(case.extra["conversation"]), case.line)
+
+    def key(case: TestCase) -> tuple[int, float, int]:
+        conversation = case.extra.get("conversation")
+        if conversation is None:
+            return (case.line, 0.0, case.line)
+        turn = case.extra.get("turn")
+        order = float(turn) if isinstance(turn, int | float) else 0.0
+        return (first_line[str(conversation)], order, case.line)
+
+    return sorted(cases, key=key)
+
+
+def _answer(
+    result: QuestionResult, case: TestCase, assistant: Assistant, retrieval: Retrieval, history: list[Turn]
+) -> Answer:
     """Answer through the assistant (reusing this retrieval) and re-check every claim independently."""
     start = time.perf_counter()
-    answer = assistant.ask(case.question, retrieval=retrieval)
+    answer = assistant.ask(case.question, history, retrieval=retrieval)
     result.answer_ms = round((time.perf_counter() - start) * 1000, 2)
     result.answer = answer.text
     result.refused = answer.refused
@@ -79,8 +109,9 @@ def _answer(result: QuestionResult, case: TestCase, assistant: Assistant, retrie
         {"doc_id": c.doc_id, "source": c.source, "section": c.section, "quote": c.quote}
         for c in answer.citations
     ]
+    result.context = [b.doc_id for b in answer.context]
     if answer.refused:
-        return
+        return answer
     by_chunk = {p.chunk_id: p for p in answer.passages}
     for sentence in answer.sentences:
         if not sentence.claim:
@@ -89,8 +120,9 @@ def _answer(result: QuestionResult, case: TestCase, assistant: Assistant, retrie
         cited = [by_chunk[c.chunk_id] for c in sentence.citations if c.chunk_id in by_chunk]
         if any(assistant.verifier.supported(sentence.text, p) for p in cited):
             result.supported_sentences += 1
+    return answer
 
 
 def _group(case: TestCase) -> str | None:
-    value = case.extra.get("group", case.extra.get("pair"))
+    value = case.extra.get("group", case.extra.get("pair", case.extra.get("kind")))
     return str(value) if value is not None else None

@@ -1,7 +1,9 @@
 """Test sets: JSON Lines or CSV, one question per line, validated line by line.
 
 Fields: `question` (required), `volume` (a doc id, a list of them, or null = the briefs do not answer
-it and the assistant must refuse), `answer` and `evidence` (optional). Unknown fields are kept.
+it and the assistant must refuse), `answer` and `evidence` (optional; evidence may be a list, one quote
+per brief), `conversation` and `turn` (optional: the lines of one conversation are asked in turn
+order, each with the earlier turns as history). Unknown fields are kept.
 A bad line is reported with its line number and skipped; the rest of the set still runs.
 In CSV, an empty `volume` cell means null and several ids are separated by ";" or ",".
 """
@@ -47,29 +49,33 @@ class LineError:
 
 def load_testset(path: Path) -> tuple[list[TestCase], list[LineError]]:
     """Read a test set; raises `TestSetError` only when the file as a whole cannot be used."""
+    cases, errors = read_lines(path)
+    if not cases:
+        detail = f"; first problem: {errors[0]}" if errors else ""
+        raise TestSetError(
+            f"{path.name}: no valid question in the file{detail}",
+            hint='each line needs at least {"question": "...", "volume": "697" | ["616", "642"] | null}',
+        )
+    return cases, errors
+
+
+def read_lines(path: Path) -> tuple[list[TestCase], list[LineError]]:
+    """Every usable line and every problem, by line; raises `TestSetError` for an unreadable file."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
-        raise TestSetError(f"{path}: no such test set file") from exc
+        raise TestSetError(f"{path.name}: no such test set file") from exc
     except OSError as exc:
-        raise TestSetError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+        raise TestSetError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise TestSetError(
-            f"{path}: not UTF-8 text (byte offset {exc.start})", hint="save it as UTF-8"
+            f"{path.name}: not UTF-8 text (byte offset {exc.start})", hint="save it as UTF-8"
         ) from exc
     if path.suffix.lower() == ".csv":
-        cases, errors = _from_csv(text)
-    else:
-        cases, errors = _from_jsonl(text)
-    if not cases:
-        detail = f"; first problem: {errors[0]}" if errors else ""
-        raise TestSetError(
-            f"{path}: no valid question in the file{detail}",
-            hint='each line needs at least {"question": "...", "volume": "697" | ["616", "642"] | null}',
-        )
-    return cases, errors
+        return _from_csv(text)
+    return _from_jsonl(text)
 
 
 def _from_jsonl(text: str) -> tuple[list[TestCase], list[LineError]]:
@@ -138,12 +144,22 @@ def _add(row: dict[str, Any], number: int, cases: list[TestCase], errors: list[L
     if isinstance(expected, str):
         errors.append(LineError(number, expected))
         return
-    for name in ("answer", "evidence"):
-        if row.get(name) is not None and not isinstance(row[name], str):
-            errors.append(LineError(number, f"'{name}' must be text or null, got {type(row[name]).__name__}"))
+    evidence = row.get("evidence")
+    if isinstance(evidence, list) and all(isinstance(e, str) for e in evidence):
+        evidence = " [...] ".join(evidence)  # one quote per expected brief: each must be found
+    for name, value in (("answer", row.get("answer")), ("evidence", evidence)):
+        if value is not None and not isinstance(value, str):
+            errors.append(LineError(number, f"'{name}' must be text or null, got {type(value).__name__}"))
             return
+    turn = row.get("turn")
+    if turn is not None and (isinstance(turn, bool) or not isinstance(turn, int) or turn < 1):
+        errors.append(LineError(number, f"'turn' must be a whole number from 1, got {turn!r:.30}"))
+        return
+    if turn is not None and row.get("conversation") is None:
+        errors.append(LineError(number, "'turn' needs a 'conversation' id on the same line"))
+        return
     extra = {k: v for k, v in row.items() if k not in ("question", "volume", "answer", "evidence")}
-    cases.append(TestCase(number, question.strip(), expected, row.get("answer"), row.get("evidence"), extra))
+    cases.append(TestCase(number, question.strip(), expected, row.get("answer"), evidence, extra))
 
 
 def _expected(volume: Any) -> tuple[str, ...] | str | None:

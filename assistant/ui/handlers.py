@@ -1,33 +1,44 @@
 """What each UI action does, as plain functions over the opened library (tested without a browser).
 
 The handlers compute nothing themselves: they call the assistant, the library and the evaluation
-package, and shape the results for the page with `render`.
+package, and shape the results for the page with `render`. Paths they hand to the page are strings
+(the page's file components take nothing else) inside the app's temporary download folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assistant.briefs import SUPPORTED_SUFFIXES
+from assistant.conversation import Turn
 from assistant.errors import AssistantError
 from assistant.evaluation import EvalRun, evaluate
+from assistant.evaluation.testset import read_lines
 from assistant.evaluation.report import metric_rows, write_report
 from assistant.filters import date_bound
 from assistant.library import Library, Stats
-from assistant.models import Answer, BriefRecord, Passage, SearchFilter
-from assistant.qa import Turn
+from assistant.models import Answer, Passage, SearchFilter
 from assistant.ui import render
 
 log = logging.getLogger(__name__)
 ChatMessages = list[dict[str, str]]
+DOWNLOAD_MAX_AGE_S = 3600  # downloads are removed an hour after they were written
+SORTS: dict[str, Callable[[Passage], Any]] = {
+    "relevance": lambda p: -p.score,
+    "newest first": lambda p: (p.date or "", p.doc_id),
+    "oldest first": lambda p: (p.date or "9999", p.doc_id),
+    "volume": lambda p: (int(p.volume) if p.volume and p.volume.isdigit() else 10**9, p.doc_id),
+}
+_REVERSED = {"newest first"}
 
 
 @dataclass
@@ -38,8 +49,28 @@ class ChatUpdate:
     answer: Answer | None
 
 
+@dataclass
+class SearchResult:
+    rows: list[list[Any]]
+    passages: list[Passage]
+    matches: list[float]
+    status: str
+
+
+@dataclass
+class EvalView:
+    metrics: list[list[Any]]
+    chart: str | None
+    questions: list[list[Any]]
+    report: str | None
+    status: str
+
+
 def make_filter(volumes: list[str] | None, since: str | None, until: str | None) -> SearchFilter:
-    """Filter controls to a SearchFilter; ValueError with a readable message on a bad date."""
+    """Filter controls to a SearchFilter; ValueError with a readable message on a bad date.
+
+    The brief pickers' values are doc ids; typed values such as "vol.697" are accepted too.
+    """
     ids = tuple(v.split(" ")[0].removeprefix("vol.") for v in volumes or [])
     return SearchFilter(
         doc_ids=ids,
@@ -56,6 +87,7 @@ class Handlers:
         self.settings = library.settings
         self.assistant = library.assistant()
         self.data_dir = library.settings.data_dir.resolve()
+        self.downloads = self.data_dir / "tmp" / "downloads"
 
     # -- chat --------------------------------------------------------------------------------------
     def chat(
@@ -66,15 +98,20 @@ class Handlers:
         volumes: list[str] | None = None,
         since: str = "",
         until: str = "",
+        *,
+        use_context: bool = True,
     ) -> Iterator[ChatUpdate]:
+        """The conversation as the answer streams in; nothing at all for an empty question."""
         messages = list(messages or [])
         turns = list(turns or [])
+        if not message or not message.strip():
+            return
         shown = message if len(message) <= 500 else message[:500] + "…"
         messages.append({"role": "user", "content": shown})
         try:
             flt = make_filter(volumes, since, until)
             partial = ""
-            for event in self.assistant.stream(message, turns, flt):  # it keeps the recent turns
+            for event in self.assistant.stream(message, turns, flt, use_context=use_context):
                 if event.kind == "delta":
                     partial += event.text
                     yield ChatUpdate([*messages, {"role": "assistant", "content": partial}], turns, "", None)
@@ -82,33 +119,63 @@ class Handlers:
                     answer = event.answer
                     messages.append({"role": "assistant", "content": render.answer_markdown(answer)})
                     turns.append(Turn(answer.question, answer.standalone_question, answer))
-                    yield ChatUpdate(messages, turns, render.sources_html(answer), answer)
+                    yield ChatUpdate(messages, turns, self.sources(answer), answer)
         except (AssistantError, ValueError) as exc:
             messages.append({"role": "assistant", "content": f"⚠️ {exc}"})
             yield ChatUpdate(messages, turns, render.sources_html(None), None)
 
-    def export_answer(self, answer: Answer | None) -> Path | None:
+    def sources(self, answer: Answer) -> str:
+        """The sources panel, each card with the text around its passage in the brief."""
+        cited = {c.chunk_id for c in answer.citations}
+        passages = [p for p in answer.passages if p.chunk_id in cited]
+        views = {p.chunk_id: render.SourceView(*self.library.surroundings(p)) for p in passages}
+        return render.sources_html(answer, views)
+
+    def export_answer(self, answer: Answer | None) -> str | None:
         if answer is None:
             return None
         return self._write("answer", "md", render.answer_export(answer))
 
+    def export_conversation(self, turns: list[Turn] | None) -> str | None:
+        if not turns:
+            return None
+        return self._write("conversation", "md", render.conversation_export(turns))
+
     # -- search ------------------------------------------------------------------------------------
     def search(
-        self, query: str, volumes: list[str] | None, since: str, until: str, k: int
-    ) -> tuple[list[list[Any]], list[Passage], str]:
+        self, query: str, volumes: list[str] | None, since: str, until: str, k: int, order: str = "relevance"
+    ) -> SearchResult:
         if not query or not query.strip():
-            return [], [], "Type a query."
+            return SearchResult([], [], [], "Type a query.")
         try:
             text = self.assistant.clean(query)
             flt = make_filter(volumes, since, until)
         except (AssistantError, ValueError) as exc:
-            return [], [], f"⚠️ {exc}"
-        retrieval = self.assistant.retrieve(text, flt, k=int(k))
-        found = len(retrieval.passages)
-        status = f"{found} passages ({retrieval.filter.describe()}), {retrieval.search_ms:.0f} ms"
-        return render.passage_rows(retrieval.passages), retrieval.passages, status
+            return SearchResult([], [], [], f"⚠️ {exc}")
+        k = max(1, min(int(k), 50))
+        retrieval = self.assistant.retrieve(text, flt, k=k)
+        passages = retrieval.passages
+        matches = self.assistant.match(text, passages)
+        status = f"{len(passages)} passages ({retrieval.filter.describe()}), {retrieval.search_ms:.0f} ms"
+        if not passages:
+            status = f"No passage found ({retrieval.filter.describe()})."
+        elif not self.assistant.has_keyword_hits(text) and max(matches) < WEAK_MATCH:
+            status = (
+                "**No passage matches these words well**; the closest passages are listed below. "
+                f"({retrieval.filter.describe()})"
+            )
+        return self.sort(SearchResult([], passages, matches, status), order)
 
-    def export_passages(self, passages: list[Passage] | None, query: str, fmt: str) -> Path | None:
+    def sort(self, result: SearchResult, order: str) -> SearchResult:
+        """The same passages in another order (relevance, date, volume); the match figures go along."""
+        pairs = list(zip(result.passages, result.matches, strict=True))
+        key = SORTS.get(order, SORTS["relevance"])
+        pairs.sort(key=lambda pm: key(pm[0]), reverse=order in _REVERSED)
+        passages = [p for p, _ in pairs]
+        matches = [m for _, m in pairs]
+        return SearchResult(render.passage_rows(passages, matches), passages, matches, result.status)
+
+    def export_passages(self, passages: list[Passage] | None, query: str, fmt: str) -> str | None:
         if not passages:
             return None
         if fmt == "csv":
@@ -119,34 +186,41 @@ class Handlers:
 
     # -- evaluate ----------------------------------------------------------------------------------
     def bundled_testsets(self) -> dict[str, Path]:
+        """Test sets offered by name; a name found in two folders gets its folder's name beside it."""
         found: dict[str, Path] = {}
         for folder in self.settings.testset_dirs:
             for path in sorted(folder.glob("*")) if folder.is_dir() else []:
                 if path.suffix.lower() in (".jsonl", ".csv") and path.name.startswith("qa"):
-                    found[f"{path.name} ({folder})"] = path
+                    name = path.name if path.name not in found else f"{path.name} ({folder.name})"
+                    found[name] = path
         return found
 
     def run_eval(
         self, upload: str | None, bundled: str | None, progress: Callable[[int, int], None] | None = None
-    ) -> tuple[list[list[Any]], Path | None, list[list[Any]], Path | None, str]:
+    ) -> EvalView:
+        """Run a test set; a set with bad lines shows them, by line, whether or not the rest runs."""
         if upload:
             path = self._accept(Path(upload), kinds=(".jsonl", ".csv"), folder="testsets")
+            name = Path(upload).name
         elif bundled:
             known = self.bundled_testsets()
             if bundled not in known:
                 raise ValueError(f"unknown bundled test set {bundled!r}")
-            path = known[bundled]
+            path, name = known[bundled], bundled
         else:
             raise ValueError("upload a test set (JSONL or CSV) or pick a bundled one")
+        cases, errors = read_lines(path)
+        skipped = "".join(f"\n- skipped {e}" for e in errors)
+        if not cases:
+            return EvalView([], None, [], None, f"**{name}: no usable question.**{skipped}")
         started = time.perf_counter()
         run: EvalRun = evaluate(path, self.assistant, top_k=self.settings.top_k, progress=progress)
         seconds = time.perf_counter() - started
-        stamp = uuid.uuid4().hex[:8]
         report = write_report(
-            self.data_dir / "reports" / f"eval-{stamp}.html",
+            self._download_path("eval", "html"),
             run.metrics,
             run.results,
-            title=f"Evaluation of {path.name}",
+            title=f"Evaluation of {name}",
             notes=[f"{len(run.results)} questions in {seconds:.1f} s"],
         )
         chart = report.with_suffix(".png")  # written beside the report
@@ -162,55 +236,71 @@ class Handlers:
             ]
             for r in run.results
         ]
-        skipped = "".join(f"\nskipped {e}" for e in run.errors)
-        status = f"{len(run.results)} questions in {seconds:.1f} s{skipped}"
-        return metrics, chart, questions, report, status
+        status = f"**{name}**: {len(run.results)} questions in {seconds:.1f} s{skipped}"
+        return EvalView(metrics, str(chart) if chart.exists() else None, questions, str(report), status)
 
     # -- library -----------------------------------------------------------------------------------
     def library_rows(self) -> list[list[Any]]:
         return render.library_rows(list(self.library.records().values()))
 
-    def library_summary(self) -> str:
-        return _summary(self.library.stats())
-
-    def volume_choices(self) -> list[str]:
-        return _choices(self.library.records().values())
-
-    def library_view(self) -> tuple[str, list[list[Any]], list[str]]:
+    def library_view(self) -> tuple[str, list[list[Any]], list[tuple[str, str]]]:
         """The summary, the table rows and the brief choices, from one read of the manifest."""
         stats = self.library.stats()
-        return _summary(stats), render.library_rows(stats.records), _choices(stats.records)
+        return _summary(stats), render.library_rows(stats.records), render.brief_choices(stats.records)
 
     def upload(self, files: list[str] | None) -> str:
         """Index uploaded brief files; a line per file says what happened."""
         if not files:
             return "Choose one or more brief files first."
         lines, accepted = [], []
+        known = {r.sha256: r for r in self.library.records().values() if r.sha256}
         for name in files:
+            shown = Path(name).name
             try:
-                accepted.append(self._accept(Path(name), kinds=tuple(SUPPORTED_SUFFIXES), folder="uploads"))
-            except ValueError as exc:
-                lines.append(f"✗ {Path(name).name}: {exc}")
+                digest = _sha256(Path(name))
+                if digest in known:
+                    held = known[digest]
+                    lines.append(f"= {shown}: already indexed as {held.label} ({held.source}), unchanged")
+                    continue
+                accepted.append(
+                    self._accept(Path(name), kinds=tuple(SUPPORTED_SUFFIXES), folder=f"uploads/{digest[:16]}")
+                )
+            except (ValueError, OSError) as exc:
+                lines.append(f"✗ {shown}: {_without_paths(str(exc))}")
         if accepted:
             report = self.library.ingest(accepted)
             for outcome in report.outcomes:
                 mark = "✗" if outcome.status == "failed" else "✓"
-                detail = outcome.message or f"{outcome.status}: {outcome.doc_id}, {outcome.chunks} chunks"
+                message = _without_paths(outcome.message)
+                detail = message or f"{outcome.status}: {outcome.doc_id}, {outcome.chunks} chunks"
                 lines.append(f"{mark} {Path(outcome.path).name}: {detail}")
-            lines += [f"⚠ {w}" for w in report.warnings]
+                if outcome.status == "failed":
+                    shutil.rmtree(Path(outcome.path).parent, ignore_errors=True)  # refused: not kept
+            lines += [f"⚠ {_without_paths(w)}" for w in report.warnings]
         return "\n".join(lines)
 
-    def remove(self, choice: str | None) -> str:
-        if not choice:
+    def confirm_text(self, doc_id: str | None) -> str:
+        """What the confirmation step says before a brief is removed."""
+        if not doc_id:
             return "Pick a brief to remove."
-        doc_id = choice.split(" ")[0].removeprefix("vol.")
+        record = self.library.records().get(doc_id)
+        if record is None:
+            return f"No brief {doc_id} in the index (it may have been removed already)."
+        return (
+            f"Remove **{record.label}** “{record.title}” ({record.source}, {record.chunks} chunks) "
+            "from the index? This cannot be undone."
+        )
+
+    def remove(self, doc_id: str | None) -> str:
+        if not doc_id:
+            return "Pick a brief to remove."
         record = self.library.remove(doc_id)
         if record is None:
-            return f"No brief {doc_id} in the index."
+            return f"No brief {doc_id} in the index (it may have been removed already)."
         uploads = self.data_dir / "uploads"
-        if Path(record.path).parent == uploads:
-            Path(record.path).unlink(missing_ok=True)
-        return f"Removed {record.label} ({record.source}, {record.chunks} chunks)."
+        if uploads in Path(record.path).parents:
+            shutil.rmtree(Path(record.path).parent, ignore_errors=True)
+        return f"Removed {record.label} “{record.title}” ({record.source}, {record.chunks} chunks)."
 
     # -- files -------------------------------------------------------------------------------------
     def _accept(self, path: Path, *, kinds: tuple[str, ...], folder: str) -> Path:
@@ -228,12 +318,41 @@ class Handlers:
         shutil.copyfile(path, target)
         return target
 
-    def _write(self, stem: str, suffix: str, text: str) -> Path:
-        folder = self.data_dir / "exports"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{stem}-{uuid.uuid4().hex[:8]}.{suffix}"
+    def _download_path(self, stem: str, suffix: str) -> Path:
+        """A fresh file in the download folder; downloads older than an hour are removed first."""
+        self.downloads.mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - DOWNLOAD_MAX_AGE_S
+        for old in self.downloads.iterdir():
+            try:
+                if old.stat().st_mtime < cutoff:
+                    old.unlink()
+            except OSError:
+                continue
+        return self.downloads / f"{stem}-{uuid.uuid4().hex[:8]}.{suffix}"
+
+    def _write(self, stem: str, suffix: str, text: str) -> str:
+        path = self._download_path(stem, suffix)
         path.write_text(text, encoding="utf-8")
-        return path
+        return str(path)
+
+
+WEAK_MATCH = 0.2  # below this best match, and with no keyword hit, nothing in the briefs matches
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_ABSOLUTE = re.compile(r"(?<![\w.])/(?:[^\s/:'\"]+/)+([^\s/:'\"]+)")
+
+
+def _without_paths(text: str) -> str:
+    """Messages name files, never the server's folders: "/srv/x/uploads/ab/brief.txt" -> "brief.txt"."""
+    return _ABSOLUTE.sub(r"\1", text)
 
 
 def _summary(stats: Stats) -> str:
@@ -242,7 +361,3 @@ def _summary(stats: Stats) -> str:
         f"**{stats.briefs} briefs**, {stats.chunks} chunks · index {size} · "
         f"embedding model `{stats.embedding_model}` ({stats.dimension} dimensions)"
     )
-
-
-def _choices(records: Iterable[BriefRecord]) -> list[str]:
-    return [f"{r.label} {r.title[:60]}" for r in sorted(records, key=lambda r: r.doc_id)]

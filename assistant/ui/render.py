@@ -11,40 +11,75 @@ import io
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from assistant.conversation import Turn
 from assistant.models import Answer, BriefRecord, Citation, Passage
 
+# The columns of a passage export (CSV/JSON); the page's table is narrower (`SEARCH_COLUMNS`).
 PASSAGE_COLUMNS = ["rank", "volume", "title", "date", "section", "page", "score", "passage", "file"]
+SEARCH_COLUMNS = ["#", "passage", "brief", "date", "section · page", "match"]
+SEARCH_WIDTHS: list[str | int] = ["4%", "54%", "18%", "9%", "10%", "5%"]
+LIBRARY_COLUMNS = ["volume", "title", "date", "language", "chunks", "file"]
 
 
-def _anchor(citation: Citation) -> str:
-    return "src-" + re.sub(r"[^A-Za-z0-9_-]", "-", citation.chunk_id)
+@dataclass(frozen=True)
+class SourceView:
+    """A cited passage with the text around it in its brief (the page's text, for a PDF)."""
+
+    before: tuple[Passage, ...]
+    after: tuple[Passage, ...]
+
+
+def anchor(chunk_id: str) -> str:
+    return "src-" + re.sub(r"[^A-Za-z0-9_-]", "-", chunk_id)
+
+
+def _chip(citation: Citation) -> str:
+    return (
+        f' <a class="chip" href="#{anchor(citation.chunk_id)}" title="{html.escape(citation.title)}">'
+        f"{html.escape(citation.label)}</a>"
+    )
+
+
+def context_note(answer: Answer) -> str:
+    """ "About vol.616, from your previous question", when the answer continued the conversation."""
+    if not answer.context:
+        return ""
+    labels = ", ".join(b.label for b in answer.context)
+    return f"About {labels}, from your previous question."
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The answer for the chat: each cited sentence followed by chips linking to its sources."""
+    """The answer for the chat: each cited sentence followed by chips linking to its source card."""
     parts = []
     for sentence in answer.sentences:
-        chips = "".join(
-            f' <a class="chip" href="#{_anchor(c)}" title="{html.escape(c.title)}">{html.escape(c.label)}</a>'
-            for c in _unique(sentence.citations)
-        )
+        chips = "".join(_chip(c) for c in _one_per_passage(sentence.citations))
         parts.append(html.escape(sentence.text, quote=False) + chips)
     text = " ".join(parts)
+    note = context_note(answer)
+    head = f"<small class='context-note'>{html.escape(note)}</small>\n\n" if note else ""
     notes = "".join(f"\n\n<small>Note: {html.escape(n)}</small>" for n in answer.notes)
-    return text + notes
+    return head + text + notes
 
 
-def _unique(citations: Sequence[Citation]) -> list[Citation]:
+def answer_plain(answer: Answer) -> str:
+    """The answer as a person copies it: plain text with [vol.616] markers."""
+    note = context_note(answer)
+    return (f"({note})\n" if note else "") + answer.text
+
+
+def _one_per_passage(citations: Sequence[Citation]) -> list[Citation]:
     seen: dict[str, Citation] = {}
     for c in citations:
-        seen.setdefault(c.label, c)
+        seen.setdefault(c.chunk_id, c)
     return list(seen.values())
 
 
-def sources_html(answer: Answer | None) -> str:
-    """The sources panel: every cited passage with its full citation and the supporting quote marked."""
+def sources_html(answer: Answer | None, views: dict[str, SourceView] | None = None) -> str:
+    """The sources panel: one card per cited passage, every sentence it supports highlighted; each card
+    opens the passage in its brief, among the text around it."""
     if answer is None:
         return "<p class='muted'>Sources of the latest answer appear here.</p>"
     if answer.refused:
@@ -56,63 +91,129 @@ def sources_html(answer: Answer | None) -> str:
         intro = "<p>No brief answers this question. Nearest briefs:</p>"
         return f"<div class='sources'>{intro}<ul>{items}</ul></div>"
     by_chunk = {p.chunk_id: p for p in answer.passages}
-    blocks = []
+    quotes: dict[str, list[str]] = {}
+    first: dict[str, Citation] = {}
     for citation in answer.citations:
-        passage = by_chunk.get(citation.chunk_id)
+        quotes.setdefault(citation.chunk_id, []).append(citation.quote)
+        first.setdefault(citation.chunk_id, citation)
+    blocks = []
+    for chunk_id, citation in first.items():
+        passage = by_chunk.get(chunk_id)
         text = passage.text if passage else citation.quote
-        marked = _mark(text, citation.quote)
+        marked = mark(text, quotes[chunk_id])
         page = f", page {citation.page}" if citation.page else ""
+        view = (views or {}).get(chunk_id)
         blocks.append(
-            f"<div class='source' id='{_anchor(citation)}'>"
+            f"<div class='source' id='{anchor(chunk_id)}'>"
             f"<div class='source-head'><span class='chip'>{html.escape(citation.label)}</span> "
             f"<b>{html.escape(citation.title)}</b></div>"
             f"<div class='source-meta'>{html.escape(citation.date or 'undated')} · section: "
             f"{html.escape(citation.section)}{page} · file: {html.escape(citation.source)}</div>"
-            f"<div class='source-text'>{marked}</div></div>"
+            f"<div class='source-text'>{marked}</div>{_in_brief(view, marked, citation)}</div>"
         )
     return "<div class='sources'>" + "".join(blocks) + "</div>"
 
 
-def _mark(text: str, quote: str) -> str:
-    """The passage with the supporting sentence highlighted."""
-    at = text.find(quote) if quote else -1
-    if at < 0:
-        return html.escape(text)
-    end = at + len(quote)
-    return html.escape(text[:at]) + "<mark>" + html.escape(quote) + "</mark>" + html.escape(text[end:])
+def _in_brief(view: SourceView | None, marked: str, citation: Citation) -> str:
+    if view is None:
+        return ""
+    where = f"page {citation.page} of the brief" if citation.page else "the brief"
+    around = "".join(f"<p class='around'>{html.escape(p.text)}</p>" for p in view.before)
+    after = "".join(f"<p class='around'>{html.escape(p.text)}</p>" for p in view.after)
+    return (
+        f"<details class='in-brief'><summary>Open in {where}</summary>"
+        f"<div class='brief-view'>{around}<p class='cited'>{marked}</p>{after}</div></details>"
+    )
+
+
+def mark(text: str, quotes: Sequence[str]) -> str:
+    """The passage with every supporting sentence highlighted."""
+    spans: list[tuple[int, int]] = []
+    for quote in quotes:
+        at = text.find(quote.rstrip("…")) if quote else -1
+        if at >= 0:
+            spans.append((at, at + len(quote.rstrip("…"))))
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        if start < pos:
+            start = pos
+        if start >= end:
+            continue
+        out += [html.escape(text[pos:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        pos = end
+    return "".join(out) + html.escape(text[pos:])
 
 
 def answer_export(answer: Answer) -> str:
-    """The answer and its citations as Markdown, for copying or downloading."""
-    lines = [f"**Question:** {answer.question}", "", answer.text, ""]
+    """The answer and its citations as Markdown, for downloading."""
+    lines = [f"**Question:** {_md(answer.question)}", ""]
+    if answer.context:
+        lines += [f"*{context_note(answer)}*", ""]
+    lines += [_md(answer.text), ""]
     if answer.citations:
         lines += ["**Sources**", ""]
         for c in answer.citations:
             page = f", p. {c.page}" if c.page else ""
             lines.append(
-                f"- [{c.label}] KRIHS Policy Brief, “{c.title}”, {c.date or 'n.d.'}; {c.section}{page}."
+                f"- [{c.label}] KRIHS Policy Brief, “{_md(c.title)}”, {c.date or 'n.d.'}; "
+                f"{_md(c.section)}{page}."
             )
-            lines.append(f"  > {c.quote}")
+            lines.append(f"  > {_md(c.quote)}")
     elif answer.nearest:
         lines += ["**Nearest briefs**", ""] + [
-            f"- {n.label} “{n.title}” ({n.date or 'n.d.'})" for n in answer.nearest
+            f"- {n.label} “{_md(n.title)}” ({n.date or 'n.d.'})" for n in answer.nearest
         ]
     return "\n".join(lines) + "\n"
 
 
-def passage_rows(passages: Sequence[Passage]) -> list[list[Any]]:
+def conversation_export(turns: Sequence[Turn]) -> str:
+    """A whole conversation as Markdown: every question, its answer and its sources."""
+    parts = ["# Conversation with the KRIHS Policy Brief assistant", ""]
+    for i, turn in enumerate(turns, start=1):
+        parts += [f"## {i}. {_md(turn.question)}", "", answer_export(turn.answer)]
+    return "\n".join(parts)
+
+
+_MD_LINK = re.compile(r"\b(?:javascript|data|vbscript):", re.IGNORECASE)
+
+
+def _md(text: str) -> str:
+    """Text from a brief or a user, made inert in Markdown: no HTML, no script links."""
+    return _MD_LINK.sub("(link removed):", html.escape(text, quote=False))
+
+
+def passage_rows(passages: Sequence[Passage], matches: Sequence[float] | None = None) -> list[list[Any]]:
+    """The search table: the passage first, the rest compact."""
+    rows = []
+    for i, p in enumerate(passages, start=1):
+        title = p.title if len(p.title) <= 60 else p.title[:57].rstrip() + "…"
+        where = p.section + (f" · p. {p.page}" if p.page else "")
+        match = f"{matches[i - 1]:.0%}" if matches is not None else ""
+        rows.append([i, p.text, f"{p.label} · {title} ({p.source})", p.date or "", where, match])
+    return rows
+
+
+def export_rows(passages: Sequence[Passage]) -> list[list[Any]]:
     return [
         [i, p.label, p.title, p.date or "", p.section, p.page or "", round(p.score, 3), p.text, p.source]
         for i, p in enumerate(passages, start=1)
     ]
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading quote."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA) else value
+
+
 def passages_csv(passages: Sequence[Passage]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*PASSAGE_COLUMNS, "doc_id", "chunk_id", "authors", "citation"])
-    for row, p in zip(passage_rows(passages), passages, strict=True):
-        writer.writerow([*row, p.doc_id, p.chunk_id, p.authors or "", citation_text(p)])
+    for row, p in zip(export_rows(passages), passages, strict=True):
+        writer.writerow([_cell(v) for v in [*row, p.doc_id, p.chunk_id, p.authors or "", citation_text(p)]])
     return out.getvalue()
 
 
@@ -123,9 +224,9 @@ def passages_json(passages: Sequence[Passage]) -> str:
 
 
 def passages_markdown(query: str, passages: Sequence[Passage]) -> str:
-    lines = [f"# Passages for: {query}", ""]
+    lines = [f"# Passages for: {_md(query)}", ""]
     for i, p in enumerate(passages, start=1):
-        lines += [f"## {i}. {citation_text(p)}", "", f"> {p.text}", ""]
+        lines += [f"## {i}. {_md(citation_text(p))}", "", f"> {_md(p.text)}", ""]
     return "\n".join(lines)
 
 
@@ -138,6 +239,19 @@ def citation_text(p: Passage) -> str:
 
 def library_rows(records: Sequence[BriefRecord]) -> list[list[Any]]:
     return [
-        [r.label, r.title, r.date or "", r.language, r.chunks, r.source, r.doc_id]
+        [r.label, r.title, r.date or "", r.language, r.chunks, r.source]
         for r in sorted(records, key=lambda r: (r.date or "", r.doc_id), reverse=True)
     ]
+
+
+def brief_choices(records: Sequence[BriefRecord]) -> list[tuple[str, str]]:
+    """(label, doc id) for a picker: two briefs with one volume are told apart by their files."""
+    choices = []
+    for r in sorted(records, key=lambda r: (volume_order(r), r.doc_id)):
+        title = r.title if len(r.title) <= 50 else r.title[:47].rstrip() + "…"
+        choices.append((f"{r.label} · {title} ({r.source})", r.doc_id))
+    return choices
+
+
+def volume_order(record: BriefRecord) -> tuple[int, str]:
+    return (int(record.volume) if record.volume and record.volume.isdigit() else 10**9, record.doc_id)

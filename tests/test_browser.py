@@ -1,0 +1,422 @@
+"""User journeys in a real browser: Debian's Chromium, driven by Playwright, against `assistant serve`
+running in its own process on 127.0.0.1 over a copy of the real briefs' index.
+
+One test per journey (official, researcher, staff, library); each presses the controls a person would
+and checks what the page shows or what the downloaded file holds. With SCREENSHOT_DIR set, each
+journey's screenshots (every tab at 1,280 and 390 px) are copied there: that is how docs/screenshots/
+is made (`SCREENSHOT_DIR=docs/screenshots .venv/bin/pytest tests/test_browser.py`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.config import Settings
+from tests.servers import start_app, stop
+
+pytestmark = [pytest.mark.shared, pytest.mark.slow, pytest.mark.browser]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
+WAIT = 60_000  # ms: the longest a step may take before the test fails
+SEED = "What role do the US manufacturing innovation institutes play?"
+NEW_BRIEF = """Policy Briefs
+TITLE Rooftop gardens for school buildings
+Volume vol.901 DATE 2024-05-01 HIT 1
+
+Rooftop gardens for school buildings
+Hong Gildong, Research Fellow, KRIHS
+
+□ Rooftop gardens on school buildings lower summer roof temperatures by about three degrees and give
+pupils a place to learn about plants.
+Policy proposals
+① Local education offices should fund rooftop gardens on schools built before 2000.
+"""
+
+
+def _served(store: Path, tmp: Path) -> Iterator[str]:
+    shutil.copytree(store, tmp / "store")
+    process, url = start_app(tmp / "store", tmp / "data")
+    try:
+        yield url + "/"
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def app_url(briefs_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app the official, researcher and staff journeys share (they change nothing)."""
+    yield from _served(briefs_index.store_dir, tmp_path_factory.mktemp("served"))
+
+
+@pytest.fixture
+def writable_app_url(briefs_index: Settings, tmp_path: Path) -> Iterator[str]:
+    """An app of its own for the library journey, which adds and removes briefs."""
+    yield from _served(briefs_index.store_dir, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+class Session:
+    """One person's browser tab, with what it fetched from elsewhere and the page errors it logged."""
+
+    def __init__(self, browser: Any, url: str, shots: Path) -> None:
+        self.url = url
+        self.shots = shots
+        self.context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+        self.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.rstrip("/"))
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.page = self.open()
+
+    def open(self) -> Any:
+        page = self.context.new_page()
+        page.on("request", lambda r: self.outside.append(r.url) if not r.url.startswith(self.url) else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.goto(self.url, wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Chat").wait_for(timeout=WAIT)
+        return page
+
+    def tab(self, name: str) -> None:
+        self.page.get_by_role("tab", name=name).click()
+
+    def pick(self, dropdown: str, text: str) -> None:
+        """Choose the option containing `text` in a dropdown (its list opens on click)."""
+        self.page.locator(f"{dropdown} input").click()
+        self.page.get_by_role("option").filter(has_text=text).first.click()
+        self.page.keyboard.press("Escape")
+
+    def download(self, selector: str) -> str:
+        with self.page.expect_download(timeout=WAIT) as info:
+            self.page.locator(selector).click()
+        return Path(info.value.path()).read_text(encoding="utf-8")
+
+    def screenshots(self, name: str) -> None:
+        for width in (1280, 390):
+            self.page.set_viewport_size({"width": width, "height": 1000})
+            self.page.wait_for_timeout(300)
+            self.page.screenshot(path=str(self.shots / f"{name}-{width}.png"), full_page=True)
+        self.page.set_viewport_size({"width": 1280, "height": 1000})
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.outside == [], f"the page fetched from other hosts: {self.outside[:5]}"
+        assert self.errors == [], f"the page raised errors: {self.errors[:5]}"
+        target = os.environ.get("SCREENSHOT_DIR")
+        if target:
+            Path(target).mkdir(parents=True, exist_ok=True)
+            for shot in self.shots.glob("*.png"):
+                shutil.copy(shot, Path(target) / shot.name)
+
+
+@pytest.fixture
+def session(browser: Any, app_url: str, tmp_path: Path) -> Iterator[Session]:
+    s = Session(browser, app_url, tmp_path)
+    yield s
+    s.close()
+
+
+# -- the official: ask, follow up, refuse, filter, copy, download, start over -------------------------
+def _messages(page: Any) -> Any:
+    return page.locator("#chat .message-row, #chat [data-testid='bot'], #chat [data-testid='user']")
+
+
+def _bot_messages(page: Any) -> Any:
+    return page.locator("#chat [data-testid='bot']")
+
+
+def _ask(page: Any, question: str, *, enter: bool = False) -> str:
+    """Send a question and wait for its answer; the answer's text."""
+    before = _bot_messages(page).count()
+    box = page.locator("#question textarea")
+    box.fill(question)
+    if enter:
+        box.press("Enter")
+    else:
+        page.locator("#ask").click()
+    page.wait_for_function(
+        f"document.querySelectorAll(\"#chat [data-testid='bot']\").length > {before}", timeout=WAIT
+    )
+    page.locator("#ask:not([disabled])").wait_for(timeout=WAIT)  # the answer is complete
+    return str(_bot_messages(page).last.inner_text())
+
+
+def test_an_official_asks_follows_up_and_takes_the_answer_away(session: Session) -> None:
+    page = session.page
+    # Ask is locked while an answer runs: watch the button from the moment the question is sent.
+    page.evaluate(
+        """() => { window.askStates = []; const b = document.querySelector('#ask');
+        new MutationObserver(() => window.askStates.push(b.disabled)).observe(b, {attributes: true}); }"""
+    )
+    assert page.locator("#stop").is_disabled()  # nothing to stop yet
+    first = _ask(page, SEED, enter=True)  # Enter sends
+    assert "vol.697" in first and "manufacturing innovation institutes" in first
+    assert True in page.evaluate("window.askStates") and page.locator("#ask").is_enabled()
+
+    # A chip marks its source card; the card opens the passage in its brief.
+    chip = page.locator("#chat a.chip").first
+    chip.click()
+    target = page.evaluate("document.querySelector('.source:target')?.id || ''")
+    assert target.startswith("src-697") and page.evaluate("location.hash") == "#" + target
+    card = page.locator(f"#{target}")
+    assert card.locator("mark").first.inner_text()  # its supporting sentences are highlighted
+    card.locator("summary").click()
+    view = card.locator(".brief-view")
+    view.wait_for(timeout=WAIT)
+    assert view.locator("mark").first.is_visible() and view.locator(".around").count() >= 1
+
+    # A follow-up asks for something new, from the same brief, and says it used the conversation.
+    follow = _ask(page, "What did it propose for Korea?")
+    assert "About vol.697, from your previous question." in follow and "vol.697" in follow
+    assert follow.split("question.", 1)[1].strip()[:60] not in first
+    alone = page.locator("#no-context")
+    assert alone.is_visible()
+    before = _bot_messages(page).count()
+    alone.click()
+    page.wait_for_function(
+        f"document.querySelectorAll(\"#chat [data-testid='bot']\").length > {before}", timeout=WAIT
+    )
+    page.locator("#ask:not([disabled])").wait_for(timeout=WAIT)
+    assert "from your previous question" not in _bot_messages(page).last.inner_text()
+
+    # A new topic is not held to the previous brief; a question the briefs don't answer is refused.
+    new_topic = _ask(page, "What indicators can diagnose gentrification?")
+    assert "vol.713" in new_topic and "previous question" not in new_topic
+    refusal = _ask(page, "What are the tolls on the Seoul ring expressway?")
+    assert "do not answer" in refusal
+    assert "Nearest briefs" in page.locator("#sources").inner_text()
+
+    # Copy gives plain text with [vol.N] markers; both downloads hold the answers and their sources.
+    _ask(page, "How can traffic safety be improved for elderly drivers?")
+    page.locator("#copy").click()
+    page.locator("#copied").get_by_text("Copied").wait_for(timeout=WAIT)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "[vol.586]" in copied and "<a" not in copied and "chip" not in copied
+    answer_md = session.download("#dl-answer")
+    assert "**Sources**" in answer_md and "[vol.586]" in answer_md and "> " in answer_md
+    conversation_md = session.download("#dl-conversation")
+    for question in (SEED, "What did it propose for Korea?", "What are the tolls on the Seoul ring"):
+        assert question in conversation_md
+    session.screenshots("chat")
+
+    # Filters: only the chosen brief is used; a question it does not answer is refused within it.
+    page.locator("#chat-filters").get_by_text("Filters").click()
+    session.pick("#chat-volumes", "vol.616")
+    filtered = _ask(page, "What is recommended for shrinking cities and vacant houses?")
+    chips = page.locator("#chat [data-testid='bot']").last.locator("a.chip").all_inner_texts()
+    assert chips and set(chips) == {"vol.616"}, filtered
+    outside_filter = _ask(page, "What indicators can diagnose gentrification?")
+    assert "do not answer" in outside_filter and "vol.713" not in outside_filter
+    page.locator("#chat-volumes button.token-remove, #chat-volumes .token-remove").first.click()
+
+    # Shift+Enter writes a new line; an empty Ask sends nothing; an over-long question is explained.
+    box = page.locator("#question textarea")
+    box.fill("first line")
+    box.press("Shift+Enter")
+    box.type("second line")
+    assert box.input_value() == "first line\nsecond line"
+    box.fill("")
+    count = _bot_messages(page).count()
+    page.locator("#ask").click()
+    page.wait_for_timeout(1000)
+    assert _bot_messages(page).count() == count
+    too_long = _ask(page, "housing " * 300)
+    assert "limit is 2,000" in too_long
+
+    # Korean questions about an English brief; New chat starts over.
+    korean = _ask(page, "미국 제조혁신연구소의 역할은 무엇인가요?")
+    assert "vol.697에 따르면" in korean
+    page.locator("#new-chat").click()
+    page.locator("#chat a.chip").first.wait_for(state="detached", timeout=WAIT)
+    assert page.locator("#no-context").is_hidden()
+
+
+# -- the researcher: search, filter, sort, export and read each file -------------------------------------
+def _rows(page: Any, table: str = "#search-table") -> list[list[str]]:
+    """The rows a table shows (the page's tables draw only the rows in view)."""
+    rows = page.locator(f"{table} .virtual-row")
+    return [rows.nth(i).locator("[role=gridcell]").all_inner_texts() for i in range(rows.count())]
+
+
+def test_a_researcher_searches_sorts_and_exports(session: Session) -> None:
+    page = session.page
+    session.tab("Search")
+    query = page.locator("#search-query textarea")
+    query.fill("elderly drivers traffic deaths")
+    query.press("Enter")
+    page.locator("#search-status").get_by_text("passages").wait_for(timeout=WAIT)
+    page.locator("#search-table .virtual-row").filter(has_text="vol.586").first.wait_for(timeout=WAIT)
+    rows = _rows(page)
+    assert len(rows) == 10 and "vol.586" in rows[0][2]
+    first_match = int(rows[0][5].rstrip("%"))
+    assert 50 <= first_match <= 100  # a match that means something, not always 1
+    wide = page.evaluate(
+        "(() => { const t = document.querySelector('#search-table .virtual-table-viewport'); "
+        "return t.scrollWidth - t.clientWidth; })()"
+    )
+    assert wide <= 2, f"the results need {wide} px of sideways scrolling at 1,280 px"
+
+    page.get_by_label("newest first").check()
+    page.wait_for_timeout(1000)
+    dates = [r[3] for r in _rows(page)]
+    assert dates == sorted(dates, reverse=True)
+    page.get_by_label("relevance").check()
+
+    exports = {}
+    for fmt in ("csv", "json", "md"):
+        page.locator("#export-format").get_by_label(fmt).check()
+        page.locator("#export").click()
+        page.wait_for_function(
+            f"(document.querySelector('#export-file')?.innerText || '').includes('.{fmt}')", timeout=WAIT
+        )
+        exports[fmt] = session.download("#export-file a")
+    table = list(csv.DictReader(io.StringIO(exports["csv"])))
+    assert table[0]["volume"] == "vol.586" and "KRIHS Policy Brief vol.586" in table[0]["citation"]
+    assert json.loads(exports["json"])[0]["doc_id"] == "586"
+    assert exports["md"].startswith("# Passages for: elderly drivers traffic deaths")
+
+    session.pick("#search-volumes", "vol.713")
+    page.locator("#search-button").click()
+    page.locator("#search-status").get_by_text("briefs 713").wait_for(timeout=WAIT)
+    assert {r[2].split(" ")[0] for r in _rows(page)} == {"vol.713"}
+    session.screenshots("search")
+
+    query.fill("purple monkey dishwasher")
+    page.locator("#search-button").click()
+    page.locator("#search-status").get_by_text("No passage matches these words well").wait_for(timeout=WAIT)
+
+
+# -- staff: run a bundled and an uploaded test set, read the metrics, chart, table and report -----------
+def test_staff_run_test_sets_and_open_the_report(session: Session, tmp_path: Path) -> None:
+    page = session.page
+    session.tab("Evaluate")
+    session.pick("#bundled", "qa-dev.jsonl")
+    page.locator("#run-eval").click()
+    page.locator("#chart img").wait_for(timeout=WAIT * 3)
+    assert "qa-dev.jsonl" in page.locator("#eval-status").inner_text()
+    metrics = page.locator("#metrics").inner_text()
+    assert "hit@5" in metrics and "1.000" in metrics
+    assert "36 questions" in page.locator("#eval-status").inner_text()
+    assert "pass" in _rows(page, "#per-question")[0]
+    report = session.download("#report a")
+    assert "Evaluation of qa-dev.jsonl" in report and "<img" in report
+    session.screenshots("evaluate")
+
+    uploaded = tmp_path / "qa-mine.jsonl"
+    uploaded.write_text(
+        json.dumps({"question": SEED, "volume": "697"})
+        + "\n{not json\n"
+        + json.dumps({"question": "What is the toll on the Seoul ring expressway?", "volume": None})
+        + "\n",
+        encoding="utf-8",
+    )
+    page.locator("#evaluate input[type=file], input[type=file]").first.set_input_files(str(uploaded))
+    page.wait_for_timeout(1000)
+    page.locator("#run-eval").click()
+    page.locator("#eval-status").get_by_text("qa-mine.jsonl: 2 questions").wait_for(timeout=WAIT)
+    status = page.locator("#eval-status").inner_text()
+    assert "skipped line 2" in status and "/tmp" not in status
+    assert [r[0] for r in _rows(page, "#per-question")] == ["1", "3"]
+
+
+# -- the library: upload, re-upload, bad files, remove with confirmation, a second tab -------------------
+def test_the_library_adds_refuses_and_removes_briefs(
+    browser: Any, writable_app_url: str, tmp_path: Path
+) -> None:
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    person = Session(browser, writable_app_url, shots)
+    other = Session(browser, writable_app_url, tmp_path)  # a second person, already on the page
+    page = person.page
+    person.tab("Library")
+    page.locator("#library-summary").get_by_text("8 briefs").wait_for(timeout=WAIT)
+    good = tmp_path / "rooftop.txt"
+    good.write_text(NEW_BRIEF, encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("   \n", encoding="utf-8")
+    log = page.locator("#library-log textarea")
+
+    page.locator("#uploads input[type=file]").set_input_files([str(good), str(empty)])
+    page.wait_for_function(
+        "(document.querySelector('#library-log textarea')?.value || '').includes('rooftop.txt')", timeout=WAIT
+    )
+    text = log.input_value()
+    assert "✓ rooftop.txt: added: 901" in text and "✗ empty.txt" in text and "/tmp" not in text
+    page.locator("#library-summary").get_by_text("9 briefs").wait_for(timeout=WAIT)
+    assert "vol.901" in page.locator("#library-table").inner_text()
+
+    page.locator("#uploads input[type=file]").set_input_files([str(good)])  # the same file again
+    page.wait_for_function(
+        "(document.querySelector('#library-log textarea')?.value || '').includes('already indexed')",
+        timeout=WAIT,
+    )
+    assert "already indexed as vol.901" in log.input_value()
+    page.locator("#library-summary").get_by_text("9 briefs").wait_for(timeout=WAIT)
+    person.screenshots("library")
+
+    # Removing asks first; cancelling keeps the brief.
+    person.pick("#to-remove", "vol.901")
+    page.locator("#remove").click()
+    assert "vol.901" in page.locator("#confirm-text").inner_text()
+    page.locator("#cancel-remove").click()
+    page.wait_for_function(
+        "(document.querySelector('#library-log textarea')?.value || '').includes('Nothing was removed')",
+        timeout=WAIT,
+    )
+    assert "vol.901" in page.locator("#library-table").inner_text()
+
+    # The second tab sees the new brief after a reload, and can ask about it.
+    other.page.reload()
+    other.tab("Library")
+    other.page.locator("#library-summary").get_by_text("9 briefs").wait_for(timeout=WAIT)
+    other.tab("Chat")
+    assert "vol.901" in _ask(other.page, "What do rooftop gardens on school buildings do?")
+
+    person.pick("#to-remove", "vol.901")
+    page.locator("#remove").click()
+    page.locator("#confirm-remove").click()
+    page.wait_for_function(
+        "(document.querySelector('#library-log textarea')?.value || '').includes('Removed vol.901')",
+        timeout=WAIT,
+    )
+    page.locator("#library-summary").get_by_text("8 briefs").wait_for(timeout=WAIT)
+    assert "vol.901" not in page.locator("#library-table").inner_text()
+
+    other.page.reload()
+    other.tab("Library")
+    other.page.locator("#library-summary").get_by_text("8 briefs").wait_for(timeout=WAIT)
+    assert "vol.901" not in other.page.locator("#library-table").inner_text()
+    other.tab("Chat")
+    other.page.locator("#chat-filters").get_by_text("Filters").click()
+    other.page.locator("#chat-volumes input").click()
+    options = other.page.get_by_role("option").all_inner_texts()
+    assert options and not any("vol.901" in o for o in options)
+    other.close()
+    person.close()
