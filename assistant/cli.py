@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, ConfigError, UsageError
+from assistant.generation import GENERATORS
 from assistant.models import Passage, SearchFilter
 
 log = logging.getLogger("assistant")
@@ -43,14 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="ranked passages for a query, with citations")
     p.add_argument("query")
-    p.add_argument("-k", type=int, default=None, help="number of passages (default 5)")
+    p.add_argument("-k", type=_passages, default=None, help="number of passages, 1-100 (default 5)")
     add_filter_options(p)
     common(p)
 
     p = sub.add_parser("ask", help="answer a question with verified citations (or refuse)")
     p.add_argument("question")
-    p.add_argument("--generator", choices=["extractive", "llamacpp", "openai"], help="default: extractive")
-    p.add_argument("-k", type=int, default=None, help="passages given to the answer (default 5)")
+    p.add_argument("--generator", choices=list(GENERATORS), help="default: extractive")
+    p.add_argument("-k", type=_passages, default=None, help="passages given to the answer, 1-100 (default 5)")
     add_filter_options(p)
     common(p)
 
@@ -79,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("OLD.json", "NEW.json"),
         help="show which questions got better or worse between two runs",
     )
-    p.add_argument("-k", type=int, default=None, help="passages given to the answer (default 5)")
-    p.add_argument("--generator", choices=["extractive", "llamacpp", "openai"], help="default: extractive")
+    p.add_argument("-k", type=_passages, default=None, help="passages given to the answer, 1-100 (default 5)")
+    p.add_argument("--generator", choices=list(GENERATORS), help="default: extractive")
     p.add_argument("--retrieval-only", action="store_true", help="measure retrieval without answering")
     common(p)
 
@@ -104,6 +105,17 @@ def add_filter_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--since", metavar="DATE", help="only briefs dated on/after (YYYY, YYYY-MM or YYYY-MM-DD)")
     p.add_argument("--until", metavar="DATE", help="only briefs dated on/before")
+
+
+def _passages(text: str) -> int:
+    """-k: a whole number of passages from 1 to 100 (argparse reports anything else as wrong usage)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use 1 to 100 passages")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -275,7 +287,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                     "top_k": top_k,
                     "retrieval": library.retriever.mode,
                     "generator": "none" if args.retrieval_only else settings.generator,
-                    "refusal_threshold": settings.refusal_threshold,
+                    "reader": assistant.judge.reader.name,
+                    "policy": assistant.judge.policy.source.get("fitted", "?"),
                     "briefs": len(library.records()),
                     "chunks": library.store.count(),
                 },
@@ -300,7 +313,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     else:
         for error in run.errors:
             print(f"skipped {args.testset}:{error}", file=sys.stderr)
-        print(metric_table(run.metrics))
+        print(metric_table(run.metrics, run.intervals))
         if run.groups:
             print("\n" + group_table(run.groups))
         if args.report:
@@ -385,19 +398,33 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 class _progress_bar:
-    """A tqdm bar on an interactive terminal; nothing otherwise."""
+    """A tqdm bar on an interactive terminal; otherwise a line every tenth of the way (a log or CI)."""
 
     def __init__(self, enabled: bool, unit: str = "file") -> None:
-        self.enabled = enabled and sys.stderr.isatty()
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
         self.unit = unit
         self._bar: Any = None
+        self._started = 0.0
+        self._printed = -1
 
     def __enter__(self) -> Callable[..., None] | None:
         if not self.enabled:
             return None
+        import time
+
         from tqdm import tqdm
 
+        self._started = time.perf_counter()
+
         def update(done: int, total: int, name: str = "") -> None:
+            if not self.tty:
+                step = max(1, total // 10)
+                if done and (done % step == 0 or done == total) and done != self._printed:
+                    rate = (time.perf_counter() - self._started) / done
+                    print(f"  {done}/{total} {self.unit}s ({rate:.1f} s each)", file=sys.stderr, flush=True)
+                    self._printed = done
+                return
             if self._bar is None:
                 self._bar = tqdm(total=total, unit=self.unit, file=sys.stderr)
             self._bar.n = done

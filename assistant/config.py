@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbeddingName = Literal["minilm", "minilm-torch", "e5"]
 GeneratorName = Literal["extractive", "llamacpp", "openai"]
+ReaderName = Literal["local", "openai", "none"]
 
 
 class Settings(BaseSettings):
@@ -63,16 +64,16 @@ class Settings(BaseSettings):
 
     # Answering
     generator: GeneratorName = "extractive"
-    refusal_threshold: float = Field(
-        0.675, description="evidence strength below which the assistant refuses (benchmarks/calibrate.py)"
+    reader: ReaderName = Field(
+        "local",
+        description="what judges whether a passage answers: local (the packaged Qwen2.5 1.5B GGUF), "
+        "openai (an OpenAI-compatible server with log-probabilities: ASSISTANT_OPENAI_*), none",
     )
+    llm_threads: int = Field(2, ge=1, le=64, description="CPU threads of the local language model")
     multilingual: bool = Field(
         True,
         description="also index one multilingual (e5) vector per brief, so that Korean questions find "
         "English briefs and English questions find Korean ones",
-    )
-    multilingual_threshold: float = Field(
-        0.787, description="refusal threshold when the multilingual model scores the evidence"
     )
     history_turns: int = Field(4, ge=0, le=20, description="previous turns a follow-up question may use")
     openai_base_url: str | None = None

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from assistant.answering.judge import Judge
+from assistant.answering.policy import load_policy
+from assistant.answering.reader import make_reader
 from assistant.config import Settings
 from assistant.embeddings import E5Embedder, Embedder, make_embeddings, make_router, make_scorer
 from assistant.errors import StoreError
@@ -73,6 +76,7 @@ class Library:
         self.keyword = keyword
         self._lock = lock
         self._writing = threading.Lock()  # one write at a time within this process (the app's users)
+        self._judge: Judge | None = None
         self.retriever = Retriever(
             store,
             embedder,
@@ -139,18 +143,24 @@ class Library:
             idf=self.keyword.idf,
             generator=generator,
             condenser=condenser,
-            refusal_threshold=self.settings.refusal_threshold,
+            judge=self.judge(),
             # With the multilingual model as the index model, every question is weighed as multilingual.
             multilingual=self.router or (self.scorer if isinstance(self.scorer, E5Embedder) else None),
-            multilingual_threshold=self.settings.multilingual_threshold,
             max_question_chars=self.settings.max_question_chars,
             history_turns=self.settings.history_turns,
         )
+
+    def judge(self) -> Judge:
+        """The judge of this index: the configured reader (loaded once per process) and the fitted policy."""
+        if self._judge is None:
+            self._judge = Judge(load_policy(), self.keyword.idf, make_reader(self.settings))
+        return self._judge
 
     def warm_up(self) -> None:
         """Load everything a first question would otherwise wait for (model weights, Korean tokenizer)."""
         self.retriever.search("warm-up 준비", 1)
         self.scorer.embed_sentences(["warm-up"])
+        self.judge().warm_up()  # loads the reader's model
 
     def ingest(
         self, paths: list[Path], *, progress: Progress | None = None, rebuild: bool = False

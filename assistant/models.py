@@ -161,6 +161,7 @@ class Answer:
     filter: str = "all briefs"
     generator: str = "extractive"
     context: tuple[BriefRef, ...] = ()  # briefs carried over from the conversation, if it continued
+    judged: tuple[tuple[str, float], ...] = ()  # (doc id, P(it answers)) for each brief the policy weighed
 
     @property
     def citations(self) -> tuple[Citation, ...]:
@@ -198,6 +199,7 @@ class Answer:
             "filter": self.filter,
             "generator": self.generator,
             "context": [b.to_dict() for b in self.context],
+            "judged": [{"doc_id": d, "probability": p} for d, p in self.judged],
         }
 
 

@@ -1,8 +1,9 @@
-"""Prompt templates kept as files in `prompts/`, loaded by name, with their variables checked at load.
+"""Prompt templates shipped with the package (`assistant/templates/*.txt`), loaded by name through
+`importlib.resources` (so a wheel install has them too), with their variables checked at load.
 
 A template has `### system` and `### user` parts; `{name}` marks a variable. A template whose variables
 differ from what the code fills in is a configuration error naming the file, found at start-up rather
-than in the middle of an answer.
+than in the middle of an answer. A folder of one's own can be given to try other wording.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from assistant.errors import ConfigError
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 EXPECTED = {
     "answer": {"language", "passages", "question"},
     "condense": {"history", "question"},
+    "reader-answers": {"question", "brief", "excerpt"},
+    "reader-supports": {"brief", "passage", "claim"},
+    "render": {"language", "question", "brief", "quotes"},
 }
 _PART = re.compile(r"^###\s*(system|user)\s*$", re.MULTILINE)
 
@@ -32,13 +36,15 @@ class Prompt:
         return self.system.format(**values).strip(), self.user.format(**values).strip()
 
 
-def load_prompt(name: str, folder: Path = PROMPTS_DIR) -> Prompt:
-    path = folder / f"{name}.txt"
+def load_prompt(name: str, folder: Path | None = None) -> Prompt:
+    """The template `name`, from the package (or from `folder`, to try other wording)."""
+    path = f"{name}.txt"
+    source = folder / path if folder is not None else resources.files("assistant.templates") / path
     try:
-        text = path.read_text(encoding="utf-8")
+        text = source.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
-            f"prompt template {path} cannot be read ({exc})", hint="restore it from git"
+            f"prompt template {path} cannot be read ({exc})", hint="reinstall the package (make install)"
         ) from exc
     parts = _PART.split(text)
     sections = {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}

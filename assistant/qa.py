@@ -1,5 +1,5 @@
-"""The assistant: question -> (follow-up rewrite) -> filters -> retrieval -> refusal check -> draft ->
-verification -> `Answer` with citations.
+"""The assistant: question -> conversation -> filters -> retrieval -> the judge decides which briefs
+answer (or refuses) -> draft from those briefs -> verification -> `Answer` with citations.
 
 This is the one path every caller uses (CLI, web app, evaluation), so what staff measure is what
 officials get. It knows nothing of settings or UI: it is given its parts (see `Library.assistant`).
@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from assistant.answering.judge import Judge
+from assistant.answering.policy import MAX_BRIEFS, BriefCase, Decision, choose_sentences
 from assistant.conversation import Context, Turn, context_of, continues
 from assistant.embeddings import Embedder
 from assistant.errors import AssistantError
@@ -29,6 +31,7 @@ from assistant.text import question_language
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 MIN_KEPT_SHARE = 0.5  # below this share of verified sentences, a generated answer is replaced
 _NEAREST_DEPTH = 20  # passages searched for the nearest briefs a refusal names
+_JUDGED_DEPTH = 20  # passages an answer's retrieval ranks, so that the judge sees several briefs
 
 
 class QuestionError(AssistantError):
@@ -46,6 +49,7 @@ class Retrieval:
     filter: SearchFilter
     timings: Timings = field(default_factory=Timings)
     context: Context | None = None  # set when the question was read as continuing the conversation
+    unknown: tuple[str, ...] = ()  # volumes the question named that are not in the index
 
     @property
     def search_ms(self) -> float:
@@ -54,7 +58,8 @@ class Retrieval:
 
 @dataclass(frozen=True)
 class AnswerEvent:
-    """A piece of streamed text (`delta`), or the verified answer at the end (`final`)."""
+    """What the assistant is doing (`status`), a piece of streamed text (`delta`), or the verified
+    answer at the end (`final`)."""
 
     kind: str
     text: str = ""
@@ -73,9 +78,8 @@ class Assistant:
         idf: IdfFunction | None = None,
         generator: Generator | None = None,
         condenser: Condenser | None = None,
-        refusal_threshold: float = 0.675,
+        judge: Judge | None = None,
         multilingual: Embedder | None = None,
-        multilingual_threshold: float = 0.787,
         max_question_chars: int = 2000,
         history_turns: int = 4,
     ) -> None:
@@ -89,10 +93,13 @@ class Assistant:
         self.fallback = ExtractiveGenerator()
         self.condenser = condenser
         self.verifier = Verifier(self.embedder)
-        self.refusal_threshold = refusal_threshold
-        # Korean questions, or Korean briefs, are scored by the multilingual model, with its own threshold.
+        if judge is None:
+            from assistant.answering.policy import load_policy
+
+            judge = Judge(load_policy(), self.idf)
+        self.judge = judge
+        # Korean questions, or Korean briefs, are scored by the multilingual model.
         self.multilingual = multilingual
-        self.multilingual_threshold = multilingual_threshold
         self.multilingual_verifier = Verifier(multilingual) if multilingual else None
         self.max_question_chars = max_question_chars
         self.history_turns = history_turns
@@ -106,15 +113,23 @@ class Assistant:
         *,
         read_filters: bool = True,
     ) -> Retrieval:
-        """Ranked passages for `question`; filters written in the question apply unless `flt` overrides."""
-        effective = merge(
-            flt or SearchFilter(), filter_from_question(question) if read_filters else SearchFilter()
-        )
+        """Ranked passages for `question`; filters written in the question apply unless `flt` overrides.
+
+        A volume the question names that is not in the index ("제2호" of another series, "vol.999")
+        restricts nothing: the whole index is searched, and a refusal says the volume is not indexed.
+        """
+        read = filter_from_question(question) if read_filters else SearchFilter()
+        unknown: tuple[str, ...] = ()
+        if read.doc_ids:
+            known = self.retriever.store.committed()
+            if not any(d in known for d in read.doc_ids):
+                unknown, read = read.doc_ids, replace(read, doc_ids=())
+        effective = merge(flt or SearchFilter(), read)
         timings = Timings()
         start = time.perf_counter()
         passages = self.retriever.search(question, k or self.top_k, effective, timings)
         timings.extra["other_ms"] = max(0.0, (time.perf_counter() - start) * 1000 - timings.total_ms)
-        return Retrieval(question, passages, effective, timings)
+        return Retrieval(question, passages, effective, timings, unknown=unknown)
 
     # -- answering ---------------------------------------------------------------------------------
     def prepare(
@@ -130,6 +145,7 @@ class Assistant:
         answer when that answers it better (see `conversation.continues`)."""
         question = self.clean(question)
         explicit = flt or SearchFilter()
+        k = k or max(self.top_k, _JUDGED_DEPTH)
         fresh = self.retrieve(question, explicit, k)
         context = context_of(history, self.history_turns) if use_context else None
         if context is None or not fresh.filter.empty:  # no context, or the question names its briefs
@@ -150,11 +166,19 @@ class Assistant:
         return scoped if scoped.passages and continues(fresh_margin, scoped_margin, top, context) else fresh
 
     def _margin(self, question: str, retrieval: Retrieval) -> float:
-        """How far the evidence for `question` in `retrieval` is above its refusal threshold."""
+        """How clearly `retrieval` answers `question` by the policy without the reader (cheap)."""
         if not retrieval.passages:
             return -1.0
-        _, evidence, threshold, _ = self.weigh(question, retrieval)
-        return evidence.strength - threshold
+        passages, evidence, _ = self.weigh(question, retrieval)
+        return self.judge.margin(question, question_language(question), passages, evidence)
+
+    def candidates(self, question: str, *, read_all: bool = False) -> list[BriefCase]:
+        """The briefs the judge weighs for a question, with their features (the policy is fitted on
+        these, every brief read)."""
+        retrieval = self.retrieve(self.clean(question), k=max(self.top_k, _JUDGED_DEPTH))
+        passages, evidence, _ = self.weigh(retrieval.question, retrieval)
+        language = question_language(question)
+        return self.judge.cases(retrieval.question, language, passages, evidence, read_all=read_all)
 
     # -- answering ---------------------------------------------------------------------------------
     def ask(
@@ -191,16 +215,8 @@ class Assistant:
         if retrieval is None:
             retrieval = self.prepare(question, history, flt, use_context=use_context)
         standalone = retrieval.question
-        passages, evidence, threshold, verifier = self.weigh(standalone, retrieval)
-        strength = evidence.strength
+        passages, evidence, verifier = self.weigh(standalone, retrieval)
         context = retrieval.context
-        if context is not None and retrieval.question == question:
-            # A follow-up ("What did it propose?") is weighed with the topic it continues, but its
-            # sentences are chosen by its own words, and what was already said is not repeated.
-            combined = f"{question} ({context.previous_question})"
-            strength = max(strength, self.weigh(combined, retrieval)[1].strength)
-        if context is not None:
-            evidence = _without(evidence, context.quoted)
         base = Answer(
             question=question,
             sentences=(),
@@ -211,11 +227,22 @@ class Assistant:
             generator=self.generator.name,
             context=context.briefs if context is not None else (),
         )
-        if not passages or strength < threshold or not evidence.candidates:
+        if passages and evidence.candidates and self.judge.reads:
+            labels = ", ".join(dict.fromkeys(p.label for p in passages[:3]))
+            yield AnswerEvent("status", say(language, "reading", briefs=labels))
+        decision, _ = (
+            self.judge.decide(standalone, language, passages, evidence)
+            if passages and evidence.candidates
+            else (Decision((), {}, 1.0), [])
+        )
+        if not decision.answer:
             answer = self._refusal_for(question, retrieval, base)
             yield AnswerEvent("delta", answer.text)
-            yield AnswerEvent("final", answer=answer)
+            yield AnswerEvent("final", answer=replace(answer, judged=_judged(decision)))
             return
+        evidence = choose_sentences(evidence, decision.cited)
+        if context is not None:  # a follow-up asks for something new: what was said is not repeated
+            evidence = _without(evidence, context.quoted)
         pieces: list[str] = []
         shown = 0  # characters of the draft already streamed
         for piece in self.generator.draft(standalone, passages, evidence, language):
@@ -239,43 +266,52 @@ class Assistant:
             notes = [say(language, "fallback")]
         if not verified.sentences:  # nothing survived verification: say so, as for weak evidence
             answer = self._refusal_for(question, retrieval, base)
-            yield AnswerEvent("final", answer=replace(answer, notes=tuple(notes)))
+            yield AnswerEvent("final", answer=replace(answer, notes=tuple(notes), judged=_judged(decision)))
             return
         sentences = list(verified.sentences)
-        if language == "ko" and sentences and all(p.language != "ko" for p in passages):
-            labels = " ".join(dict.fromkeys(c.label for s in sentences for c in s.citations))
-            sentences.insert(0, Sentence(say(language, "according", labels=labels), claim=False))
+        by_chunk = {p.chunk_id: p for p in passages}
+        quoted = {
+            by_chunk[c.chunk_id].language for s in sentences for c in s.citations if c.chunk_id in by_chunk
+        }
+        if quoted and language not in quoted:  # every quote is in another language than the question
+            sentences.insert(0, self._framing(standalone, sentences, language))
         answer = replace(
             base,
             sentences=tuple(sentences),
             refused=False,
             passages=tuple(passages),
             notes=tuple(notes),
+            judged=_judged(decision),
         )
         yield AnswerEvent("final", answer=answer)
 
-    def weigh(self, question: str, retrieval: Retrieval) -> tuple[list[Passage], Evidence, float, Verifier]:
-        """The passages an answer may use, the evidence they hold, the refusal threshold that applies,
-        and the verifier for the answer.
+    def _framing(self, question: str, sentences: list[Sentence], language: str) -> Sentence:
+        """Above quotes in another language: one line in the question's language, written by the model
+        and marked as its rendering (the quotes stay the evidence); without a model, "According to"."""
+        labels = " ".join(dict.fromkeys(c.label for s in sentences for c in s.citations))
+        quotes = [s.text for s in sentences if s.claim]
+        line = self.judge.render(question, labels, quotes, language) if self.judge.reads else None
+        if line:
+            return Sentence(say(language, "rendering", labels=labels, text=line), claim=False)
+        return Sentence(say(language, "according", labels=labels), claim=False)
 
-        Korean questions and Korean briefs are weighed with the multilingual model (and its own
-        threshold); across languages the answer gets the whole top brief, since passage ranks within
-        it come from a model that reads only one of the two languages.
+    def weigh(self, question: str, retrieval: Retrieval) -> tuple[list[Passage], Evidence, Verifier]:
+        """The passages an answer may use, the evidence they hold and the verifier for the answer.
+
+        Korean questions and Korean briefs are weighed with the multilingual model; across languages
+        the answer gets the whole top brief, since passage ranks within it come from a model that
+        reads only one of the two languages.
         """
         language = question_language(question)
-        passages = retrieval.passages[: self.top_k]
-        multilingual = self.multilingual is not None and (
-            self.multilingual is self.embedder
-            or language != "en"
-            or any(p.language != "en" for p in passages)
-        )
-        if not multilingual or self.multilingual is None or self.multilingual_verifier is None:
-            evidence = gather(question, passages, self.embedder, self.idf)
-            return passages, evidence, self.refusal_threshold, self.verifier
-        if passages and passages[0].language != language:
+        passages = _answer_passages(retrieval.passages, self.top_k)
+        if self.multilingual is None or self.multilingual_verifier is None:
+            return passages, gather(question, passages, self.embedder, self.idf), self.verifier
+        across = bool(passages) and passages[0].language != language
+        if across:
             passages = self._whole_brief(passages)
-        evidence = gather(question, passages, self.multilingual, self.idf, multilingual=True)
-        return passages, evidence, self.multilingual_threshold, self.multilingual_verifier
+        evidence = gather(question, passages, self.embedder, self.idf, multilingual=self.multilingual)
+        multilingual = across or language != "en" or self.multilingual is self.embedder
+        return passages, evidence, self.multilingual_verifier if multilingual else self.verifier
 
     def _whole_brief(self, passages: list[Passage], limit: int = 12) -> list[Passage]:
         """Across languages, passage ranks within a brief mean little: give the answer the whole top brief."""
@@ -283,9 +319,9 @@ class Assistant:
         keyword = self.retriever.keyword
         ids = keyword.chunk_ids_of([top]).get(top, []) if keyword is not None else []
         found = self.retriever.store.get_passages(ids)
-        whole = [found[cid] for cid in ids if cid in found]
+        whole = [found[cid] for cid in ids if cid in found][: limit - MAX_BRIEFS + 1]
         extra = [p for p in passages if p.doc_id != top]
-        return (whole + extra)[:limit]
+        return whole + extra
 
     def match(self, question: str, passages: list[Passage]) -> list[float]:
         """A 0-1 match per passage that means the same across queries (the search table shows it)."""
@@ -331,7 +367,7 @@ class Assistant:
         if not nearest and not retrieval.filter.empty:
             nearest = self._nearest_briefs(retrieval.question, SearchFilter())
         parts = [say(language, "refusal")]
-        missing = self._not_indexed(retrieval.filter)
+        missing = self._not_indexed(retrieval.filter) or list(retrieval.unknown)
         if missing:
             verb = "is" if len(missing) == 1 else "are"
             parts.append(
@@ -358,6 +394,20 @@ class Assistant:
             return []
         known = self.retriever.store.committed()
         return [d for d in flt.doc_ids if d not in known]
+
+
+def _answer_passages(ranked: Sequence[Passage], top_k: int) -> list[Passage]:
+    """The first `top_k` passages, and the best passage of each further brief until the judge has
+    `MAX_BRIEFS` briefs to weigh (the top passages are often all from one brief)."""
+    passages = list(ranked[:top_k])
+    briefs = list(dict.fromkeys(p.doc_id for p in passages))
+    for p in ranked[top_k:]:
+        if len(briefs) >= MAX_BRIEFS:
+            break
+        if p.doc_id not in briefs:
+            passages.append(p)
+            briefs.append(p.doc_id)
+    return passages
 
 
 def _tidy(question: str) -> str:
@@ -387,6 +437,10 @@ def _labels(piece: str, passages: list[Passage]) -> str:
         return f"[{passages[n - 1].label}]" if 1 <= n <= len(passages) else match.group(0)
 
     return re.sub(r"\[(\d{1,2})\]", label, piece)
+
+
+def _judged(decision: Decision) -> tuple[tuple[str, float], ...]:
+    return tuple((doc, round(p, 4)) for doc, p in sorted(decision.probabilities.items(), key=lambda x: -x[1]))
 
 
 def _without(evidence: Evidence, quoted: frozenset[str]) -> Evidence:

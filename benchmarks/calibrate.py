@@ -1,12 +1,11 @@
-"""Measures the two thresholds of answering on labelled questions, so they are chosen, not guessed.
+"""Measures the verification thresholds (verify.py) on labelled questions, so they are chosen, not guessed.
 
     .venv/bin/python -m benchmarks.calibrate --store .dev-index ../shared/briefs/qa-dev.jsonl [more.jsonl ...]
 
-1. Refusal: the evidence strength of every question (answerable vs. not), and the widest-margin
-   threshold between the two groups.
-2. Support: each reference answer's sentences (paraphrases written by people) against the best passage
-   of the brief they come from (should be supported) and of every other brief (should not), with the
-   share accepted at the configured thresholds.
+Each reference answer's sentences (paraphrases written by people) are checked against the passages of
+the brief they come from (should be supported) and of every other brief (should not), with the share
+accepted at the configured thresholds. (Whether to answer at all is the answer policy's, fitted by
+benchmarks/fit_policy.py.)
 """
 
 from __future__ import annotations
@@ -30,20 +29,6 @@ def main() -> None:
     settings = Settings(_env_file=None, store_dir=args.store)  # type: ignore[call-arg]
     cases = [c for path in args.testsets for c in load_testset(path)[0]]
     with Library.open(settings) as library:
-        assistant = library.assistant()
-        strengths = []
-        multilingual = []
-        for case in cases:
-            retrieval = assistant.retrieve(case.question)
-            _, evidence, threshold, _ = assistant.weigh(case.question, retrieval)
-            group = multilingual if threshold == settings.multilingual_threshold else strengths
-            group.append((case.answerable, round(evidence.strength, 4), case.question))
-        answerable = sorted(s for a, s, _ in strengths if a)
-        refused = sorted(s for a, s, _ in strengths if not a)
-        cut = (answerable[0] + refused[-1]) / 2 if answerable and refused else None
-        m_answerable = sorted(s for a, s, _ in multilingual if a)
-        m_refused = sorted(s for a, s, _ in multilingual if not a)
-        m_cut = (m_answerable[0] + m_refused[-1]) / 2 if m_answerable and m_refused else None
         verifier = Verifier(library.embedder)
         all_passages = list(library.store.iter_chunks(library.records()))
         positives, negatives = [], []
@@ -56,25 +41,6 @@ def main() -> None:
                     (positives if doc in case.expected else negatives).append(ok)
     result = {
         "questions": len(cases),
-        "refusal": {
-            "answerable_lowest": answerable[:3],
-            "unanswerable_highest": refused[-3:],
-            "midpoint_threshold": round(cut, 4) if cut is not None else None,
-            "configured_threshold": settings.refusal_threshold,
-            "false_refusals_at_configured": sum(s < settings.refusal_threshold for s in answerable),
-            "answered_unanswerable_at_configured": sum(s >= settings.refusal_threshold for s in refused),
-        },
-        "multilingual_refusal": {
-            "questions": len(multilingual),
-            "answerable_lowest": m_answerable[:3],
-            "unanswerable_highest": m_refused[-3:],
-            "midpoint_threshold": round(m_cut, 4) if m_cut is not None else None,
-            "configured_threshold": settings.multilingual_threshold,
-            "false_refusals_at_configured": sum(s < settings.multilingual_threshold for s in m_answerable),
-            "answered_unanswerable_at_configured": sum(
-                s >= settings.multilingual_threshold for s in m_refused
-            ),
-        },
         "support": {
             "reference_sentences_vs_own_brief_accepted": _share(positives),
             "reference_sentences_vs_other_briefs_accepted": _share(negatives),

@@ -20,15 +20,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    """Return once `url` answers (any HTTP status counts: a login page is an answer)."""
+def wait_for_http(
+    url: str, process: subprocess.Popen[bytes], timeout: float = 120, *, until_ok: bool = False
+) -> None:
+    """Return once `url` answers (any HTTP status counts: a login page is an answer), or with
+    `until_ok`, once it answers 200 (llama.cpp's /health says 503 while its model loads)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             urllib.request.urlopen(url, timeout=2).close()
             return
         except urllib.error.HTTPError:
-            return
+            if not until_ok:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not become ready within {timeout:.0f} s") from None
+            time.sleep(0.3)
         except OSError:
             if process.poll() is not None:
                 raise RuntimeError(f"the server for {url} exited with status {process.returncode}") from None

@@ -216,6 +216,7 @@ def test_eval_command_gates_and_compares(briefs_index: Settings, shared_briefs: 
     ok = run(
         "eval",
         testset,
+        "--retrieval-only",
         "--fail-under",
         "hit@5=0.9",
         "--out",
@@ -225,7 +226,7 @@ def test_eval_command_gates_and_compares(briefs_index: Settings, shared_briefs: 
     )
     assert ok.returncode == 0, ok.stderr
     assert "hit@5" in ok.stdout and (tmp_path / "report.png").exists()
-    strict = run("eval", testset, "--fail-under", "hit@1=1.01", "--json")
+    strict = run("eval", testset, "--retrieval-only", "--fail-under", "hit@1=1.01", "--json")
     assert strict.returncode == 1 and "gate failed: hit@1" in strict.stderr
     assert json.loads(strict.stdout)["metrics"]["questions"] == 36
     (tmp_path / "b.json").write_text(strict.stdout)

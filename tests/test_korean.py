@@ -30,6 +30,7 @@ from tests.conftest import CORPUS, ROOT, make_settings
 
 KO = ROOT / "tests" / "data" / "ko"
 QA_KO = ROOT / "tests" / "data" / "qa-ko.jsonl"
+PER_PAIR = 4  # questions of each language pair the test asks
 SEED_QUESTION_KO = "미국 제조혁신연구소의 역할은 무엇인가요?"
 
 
@@ -107,7 +108,8 @@ def test_korean_question_about_the_seed_brief_with_assistant_ask(tmp_path: Path)
     answer = json.loads(result.stdout)
     assert result.returncode == 0 and not answer["refused"]
     assert {c["doc_id"] for c in answer["citations"]} == {"697"}
-    assert answer["answer"].startswith("vol.697에 따르면")  # the assistant's own words follow the question
+    # Above the English quotes, one line in Korean written by the model and marked as its rendering.
+    assert answer["answer"].startswith("요지(vol.697, 모델이 옮긴 말이며")
     assert "network hubs" in answer["answer"]  # the brief is quoted in its own language
 
 
@@ -128,11 +130,22 @@ def mixed_library(tmp_path_factory: pytest.TempPathFactory, shared_briefs: Path)
 
 @pytest.mark.shared
 @pytest.mark.slow
-def test_cross_language_retrieval_and_answers(mixed_library: Library) -> None:
-    run = evaluate(QA_KO, mixed_library.assistant())
+def test_cross_language_retrieval_and_answers(mixed_library: Library, tmp_path: Path) -> None:
+    """The first questions of each language pair in qa-ko.jsonl (all 48 run in `make eval`)."""
+    taken: dict[str, int] = {}
+    lines = []
+    for line in QA_KO.read_text(encoding="utf-8").splitlines():
+        pair = json.loads(line)["pair"]
+        taken[pair] = taken.get(pair, 0) + 1
+        if taken[pair] <= PER_PAIR:
+            lines.append(line)
+    subset = tmp_path / "qa-ko-first.jsonl"
+    subset.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = evaluate(subset, mixed_library.assistant())
     groups = run.groups
     print("\n" + json.dumps(groups, indent=1))
     assert groups["ko-ko"]["hit@5"] == 1.0 and groups["ko-ko"]["citation_precision"] >= 0.9
+    assert groups["ko-ko"]["false_refusal_rate"] <= 0.5
     assert groups["ko-en"]["hit@5"] >= 0.9 and groups["ko-en"]["citation_precision"] >= 0.7
     assert groups["en-ko"]["hit@5"] >= 0.8
     assert groups["ko-none"]["refusal_recall"] == 1.0

@@ -172,7 +172,7 @@ def test_ingest_killed_at_any_point_converges_to_a_clean_index(tmp_path: Path) -
 @pytest.mark.slow
 def test_second_writer_stops_with_a_message_instead_of_hanging(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
-    generate(corpus, 200, seed=4, questions=1)  # long enough to hold the store past the 5 s wait
+    generate(corpus, 80, seed=4, questions=1)  # long enough to hold the store past the 5 s wait
     store = tmp_path / "store"
     env = {**os.environ, "ASSISTANT_STORE_DIR": str(store)}
     first = subprocess.Popen(

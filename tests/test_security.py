@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +20,10 @@ from assistant.embeddings import Embedder
 from assistant.generation import make_generator
 from assistant.generation.llm import ChatGenerator
 from assistant.library import Library
+from assistant.ui.login import FIRST_DELAY_S, LOCKOUT_AFTER, LOCKOUT_S, MAX_DELAY_S, Throttle, checker
 from tests.conftest import CORPUS, make_settings
 from tests.servers import start_app, stop
-from tests.test_ui_app import CHROMIUM, CHROMIUM_FLAGS
+from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS
 
 ASSISTANT = Path(sys.executable).parent / "assistant"
 HOSTILE = (
@@ -92,7 +94,6 @@ def test_embedded_instructions_are_not_obeyed(hostile_library: Library, generato
 
 @pytest.mark.slow
 def test_embedded_instructions_with_the_local_model(hostile_library: Library) -> None:
-    pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed (make test installs it)")
     settings = hostile_library.settings.model_copy(update={"generator": "llamacpp"})
     answer = hostile_library.assistant(make_generator(settings)).ask(QUESTION)
     assert_not_obeyed(answer.text, {c.doc_id for c in answer.citations}, {p.doc_id for p in answer.passages})
@@ -193,7 +194,7 @@ def test_hostile_text_is_escaped_in_the_browser(hostile_app: tuple[str, Path]) -
         page.locator("#search-query textarea, #search-query input").first.press("Enter")
         page.get_by_text("Trees need water", exact=False).first.wait_for(timeout=60_000)
         page.get_by_role("tab", name="Chat").click()
-        page.locator("#question textarea").fill("What does the display note say about trees and water?")
+        page.locator("#question textarea").fill(QUESTION)
         page.locator("#ask").click()
         page.locator("#chat a.chip").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1000)
@@ -227,8 +228,42 @@ def test_login_protects_every_route_and_the_api(tmp_path: Path, briefs_index: Se
         assert not client.predict("How many cities are classified as shrinking cities?", api_name="/ask")[
             "refused"
         ]
+        # Wrong passwords in a row: the right one, tried at once after them, is not even checked.
+        statuses = [login(url, "staff", f"guess {i}") for i in range(5)]
+        assert all(status != 200 for status in statuses)
+        assert login(url, "staff", "correct horse battery") != 200
     finally:
         stop(server)
+
+
+def login(url: str, user: str, password: str) -> int:
+    data = urllib.parse.urlencode({"username": user, "password": password}).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url + "/login", data=data), timeout=10) as reply:
+            return int(reply.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def test_login_throttling_backs_off_and_locks_out() -> None:
+    now = [0.0]
+    throttle = Throttle(clock=lambda: now[0])
+    check = checker("staff", "secret", throttle)
+    assert not check("staff", "wrong")
+    assert not check("staff", "secret")  # within the back-off: not checked at all
+    now[0] += FIRST_DELAY_S + 0.01
+    assert check("staff", "secret")  # after the wait the right password works, and resets the count
+    waits = []
+    for _ in range(LOCKOUT_AFTER - 1):
+        check("staff", "wrong")
+        waits.append(throttle._users["staff"].blocked_until - now[0])
+        now[0] += MAX_DELAY_S + 1
+    assert waits == sorted(waits) and waits[0] == FIRST_DELAY_S and waits[-1] == MAX_DELAY_S
+    check("staff", "wrong")  # the failure that locks the name
+    now[0] += MAX_DELAY_S + 1
+    assert not check("staff", "secret")
+    now[0] += LOCKOUT_S
+    assert check("staff", "secret")
 
 
 def test_serving_beyond_loopback_requires_a_login(tmp_path: Path) -> None:

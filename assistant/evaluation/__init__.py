@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation.metrics import LOWER_IS_BETTER, QuestionResult, compute_metrics, metrics_by_group
+from assistant.evaluation.metrics import (
+    LOWER_IS_BETTER,
+    QuestionResult,
+    compute_metrics,
+    intervals,
+    metrics_by_group,
+)
 from assistant.evaluation.runner import EvalProgress, run_cases
 from assistant.evaluation.testset import LineError, TestCase, load_testset
 from assistant.qa import Assistant
@@ -32,12 +38,14 @@ class EvalRun:
     metrics: dict[str, Any]
     settings: dict[str, Any] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # 95% bootstrap
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "testset": self.testset,
             "settings": self.settings,
             "metrics": self.metrics,
+            "intervals_95": {name: list(bounds) for name, bounds in self.intervals.items()},
             "metrics_by_group": self.groups,
             "errors": [{"line": e.line, "message": e.message} for e in self.errors],
             "questions": [r.to_dict() for r in self.results],
@@ -57,7 +65,13 @@ def evaluate(
     cases, errors = load_testset(path)
     results = run_cases(cases, assistant, top_k=top_k, depth=depth, answer=answer, progress=progress)
     return EvalRun(
-        str(path), results, errors, compute_metrics(results), settings or {}, metrics_by_group(results)
+        str(path),
+        results,
+        errors,
+        compute_metrics(results),
+        settings or {},
+        metrics_by_group(results),
+        intervals(results),
     )
 
 

@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation.metrics import HIT_KS, QuestionResult
+from assistant.evaluation.metrics import HIT_KS, QuestionResult, intervals
 
 METRIC_LABELS = {
     "questions": "questions",
@@ -43,15 +43,23 @@ def format_value(name: str, value: float | int | None) -> str:
     return f"{value:.3f}"
 
 
-def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return [
-        (name, METRIC_LABELS.get(name, name), format_value(name, value)) for name, value in metrics.items()
-    ]
+def metric_rows(
+    metrics: dict[str, Any], intervals: dict[str, tuple[float, float]] | None = None
+) -> list[tuple[str, str, str]]:
+    """(name, label, value) per metric; the value carries its 95% interval when one is given."""
+    rows = []
+    for name, value in metrics.items():
+        shown = format_value(name, value)
+        if intervals and name in intervals:
+            low, high = intervals[name]
+            shown += f" [{low:.2f}, {high:.2f}]"
+        rows.append((name, METRIC_LABELS.get(name, name), shown))
+    return rows
 
 
-def metric_table(metrics: dict[str, Any]) -> str:
-    """The metrics as an aligned plain-text table (for the terminal)."""
-    rows = metric_rows(metrics)
+def metric_table(metrics: dict[str, Any], intervals: dict[str, tuple[float, float]] | None = None) -> str:
+    """The metrics as an aligned plain-text table (for the terminal), 95% intervals in brackets."""
+    rows = metric_rows(metrics, intervals)
     width = max(len(label) for _, label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value:>8}" for _, label, value in rows)
 
@@ -147,8 +155,8 @@ def _markdown(
 ) -> str:
     lines = [f"# {title}", ""]
     lines += [f"- {note}" for note in notes] + [""]
-    lines += ["| metric | value |", "|---|---:|"]
-    lines += [f"| {label} | {value} |" for _, label, value in metric_rows(metrics)]
+    lines += ["| metric | value [95% bootstrap interval] |", "|---|---:|"]
+    lines += [f"| {label} | {value} |" for _, label, value in metric_rows(metrics, intervals(results))]
     lines += ["", f"![hit@k and latency]({chart.name})", ""]
     lines += _group_markdown(groups)
     failed = _failed(results)
@@ -173,7 +181,8 @@ def _html(
     e = html.escape
     image = base64.b64encode(chart.read_bytes()).decode("ascii")
     rows = "".join(
-        f"<tr><td>{e(label)}</td><td>{e(value)}</td></tr>" for _, label, value in metric_rows(metrics)
+        f"<tr><td>{e(label)}</td><td>{e(value)}</td></tr>"
+        for _, label, value in metric_rows(metrics, intervals(results))
     )
     failed = _failed(results)
     fail_rows = "".join(

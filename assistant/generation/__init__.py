@@ -6,7 +6,7 @@ checks every sentence and citation, whichever generator wrote it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from assistant.config import Settings
@@ -30,45 +30,69 @@ class Condenser(Protocol):
     def condense(self, question: str, history: Sequence[tuple[str, str]]) -> str: ...
 
 
-def make_generator(settings: Settings) -> Generator:
-    """The generator the settings name (`ASSISTANT_GENERATOR`)."""
-    if settings.generator == "extractive":
-        return ExtractiveGenerator()
+def _extractive(settings: Settings) -> Generator:
+    return ExtractiveGenerator()
+
+
+def _llamacpp(settings: Settings) -> Generator:
+    from assistant.generation.llamacpp import LocalChat
+    from assistant.generation.llm import ChatGenerator
+    from assistant.runtime import LocalModel, shared_model
+
+    if settings.llm_model_path is not None:
+        if not settings.llm_model_path.is_file():
+            raise ConfigError(
+                f"ASSISTANT_LLM_MODEL_PATH: {settings.llm_model_path.name} is not a file",
+                hint="point it at a .gguf model, or unset it for the packaged model",
+            )
+        model = LocalModel(settings.llm_model_path, threads=settings.llm_threads)
+    else:
+        model = shared_model(settings.model_dir, threads=settings.llm_threads)
+    return ChatGenerator(LocalChat(model=model), name="llamacpp")
+
+
+def _openai(settings: Settings) -> Generator:
+    if importlib_missing("langchain_openai"):
+        raise MissingExtraError("the openai generator", "openai", "langchain-openai")
+    from langchain_openai import ChatOpenAI
+
     from assistant.generation.llm import ChatGenerator
 
-    if settings.generator == "llamacpp":
-        from assistant.generation.llamacpp import LlamaCppChat, smollm2_path
-
-        if importlib_missing("llama_cpp"):
-            raise MissingExtraError("the llamacpp generator", "llamacpp", "llama-cpp-python")
-        path = settings.llm_model_path or smollm2_path()
-        if not path.is_file():
-            raise ConfigError(
-                f"ASSISTANT_LLM_MODEL_PATH: {path} is not a file", hint="point it at a .gguf model"
-            )
-        return ChatGenerator(LlamaCppChat(model_path=str(path)), name="llamacpp")
-    if settings.generator == "openai":
-        if importlib_missing("langchain_openai"):
-            raise MissingExtraError("the openai generator", "openai", "langchain-openai")
-        from langchain_openai import ChatOpenAI
-
-        if not settings.openai_base_url and not settings.openai_api_key:
-            raise ConfigError(
-                "the openai generator needs ASSISTANT_OPENAI_BASE_URL (for a local server) "
-                "or ASSISTANT_OPENAI_API_KEY"
-            )
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-        model = ChatOpenAI(
-            base_url=settings.openai_base_url,
-            model=settings.openai_model,
-            api_key=key,
-            temperature=0,
-            timeout=120,
-            max_retries=1,
-            max_tokens=300,
+    if not settings.openai_base_url and not settings.openai_api_key:
+        raise ConfigError(
+            "the openai generator needs ASSISTANT_OPENAI_BASE_URL (for a local server) "
+            "or ASSISTANT_OPENAI_API_KEY"
         )
-        return ChatGenerator(model, name="openai")
-    raise ConfigError(f"ASSISTANT_GENERATOR: unknown generator {settings.generator!r}")
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+    model = ChatOpenAI(
+        base_url=settings.openai_base_url,
+        model=settings.openai_model,
+        api_key=key,
+        temperature=0,
+        timeout=120,
+        max_retries=1,
+        max_tokens=300,
+    )
+    return ChatGenerator(model, name="openai")
+
+
+# Generators by the name settings, the CLI and the UI use: adding one is an entry here.
+GENERATORS: dict[str, Callable[[Settings], Generator]] = {
+    "extractive": _extractive,
+    "llamacpp": _llamacpp,
+    "openai": _openai,
+}
+
+
+def make_generator(settings: Settings) -> Generator:
+    """The generator the settings name (`ASSISTANT_GENERATOR`)."""
+    factory = GENERATORS.get(settings.generator)
+    if factory is None:
+        raise ConfigError(
+            f"ASSISTANT_GENERATOR: unknown generator {settings.generator!r}",
+            hint=f"use one of {', '.join(GENERATORS)}",
+        )
+    return factory(settings)
 
 
 def importlib_missing(module: str) -> bool:

@@ -12,8 +12,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from assistant.briefs.metadata import detect_language
 from assistant.briefs.structure import HEADER_SECTION, OVERVIEW_SECTION
 from assistant.embeddings import Embedder
@@ -114,6 +112,7 @@ class Candidate:
     overlap: float
 
     bonus: float = 0.0  # e.g. the question asks for the first proposal and this is item 1
+    multilingual: bool = False  # scored by the multilingual model (another language is involved)
 
     @property
     def score(self) -> float:
@@ -129,6 +128,7 @@ class Evidence:
     missing: tuple[str, ...] = ()  # names and years the question asks about that no passage mentions
     lexical: bool = True  # False across languages, where shared words say little
     terms: tuple[str, ...] = ()  # the question's content words (`question_terms`)
+    briefs: tuple[str, ...] = ()  # the briefs the answer must quote, when the policy chose several
 
     @property
     def strength(self) -> float:
@@ -158,17 +158,18 @@ def gather(
     embedder: Embedder,
     idf: IdfFunction,
     *,
-    multilingual: bool = False,
+    multilingual: Embedder | None = None,
 ) -> Evidence:
     """Score every sentence of `passages` against `question`.
 
-    `multilingual`: the question and the passages may be in different languages. Word overlap then
-    says more about the language than about the answer, so only the (multilingual) embedding counts,
-    and a sentence in the question's own language gives up the model's same-language advantage.
+    An English sentence for an English question is scored by `embedder` and by word overlap. Any other
+    pair (a Korean question, or a Korean brief) is scored by the `multilingual` model alone when there
+    is one: word overlap then says more about the language than about the answer, and a sentence in
+    the question's own language gives up that model's same-language advantage.
     """
-    if not passages:
-        return Evidence((), 0.0, 0.0, lexical=not multilingual)
     language = detect_language(question)
+    if not passages:
+        return Evidence((), 0.0, 0.0, lexical=language == "en" or multilingual is None)
     terms = question_terms(question)
     weights = idf(terms) if terms else {}
     asks = _metadata_asked(question)
@@ -188,29 +189,38 @@ def gather(
         for i, text in enumerate(texts)
         if spans[i][1].section != HEADER_SECTION or (asks and text.startswith(asks))
     ]
-    chosen_texts = [texts[i] for i in usable]
-    vectors = np.vstack([embedder.embed_question(question)[None, :], embedder.embed_sentences(chosen_texts)])
-    cosines = vectors[1:] @ vectors[0]
+
+    def model_of(passage: Passage) -> Embedder:
+        if multilingual is not None and (language != "en" or passage.language != "en"):
+            return multilingual
+        return embedder
+
+    cosines: dict[int, float] = {}
+    for model in {id(model_of(spans[i][1])): model_of(spans[i][1]) for i in usable}.values():
+        mine = [i for i in usable if model_of(spans[i][1]) is model]
+        vectors = model.embed_sentences([texts[i] for i in mine])
+        cosines.update(zip(mine, (vectors @ model.embed_question(question)).tolist(), strict=True))
     wanted = asked_ordinal(question)
     candidates = []
-    for i, text, cosine in zip(usable, chosen_texts, cosines, strict=True):
+    for i in usable:
         number, passage, start, end, shown = spans[i]
-        overlap = weighted_share(terms, set(tokenize(text)), weights) if not multilingual else 0.0
-        if multilingual and passage.language == language:
-            cosine = float(cosine) - SAME_LANGUAGE_OFFSET
+        cross = model_of(passage) is multilingual and multilingual is not embedder
+        cosine = cosines[i] - (SAME_LANGUAGE_OFFSET if cross and passage.language == language else 0.0)
+        overlap = 0.0 if cross else weighted_share(terms, set(tokenize(texts[i])), weights)
         if passage.section == HEADER_SECTION:
-            cosine, overlap = max(float(cosine), _METADATA_COSINE), 1.0
+            cosine, overlap = max(cosine, _METADATA_COSINE), 1.0
         bonus = ORDINAL_BONUS if wanted and item_number(passage.text, start) == wanted else 0.0
-        candidates.append(Candidate(number, passage, start, end, shown, float(cosine), overlap, bonus))
+        candidates.append(
+            Candidate(number, passage, start, end, shown, float(cosine), overlap, bonus, multilingual=cross)
+        )
     candidates.sort(key=lambda c: -c.score)
     everything = " ".join(f"{p.title} {p.section} {p.date or ''} {p.text}" for p in passages)
     passage_tokens = set(tokenize(everything))
     coverage = weighted_share(terms, passage_tokens, weights)
     missing = tuple(s for s in specifics(question) if not (set(tokenize(s)) & passage_tokens))
     best_cosine = max((c.cosine for c in candidates), default=0.0)
-    return Evidence(
-        tuple(candidates), coverage, best_cosine, missing, lexical=not multilingual, terms=tuple(terms)
-    )
+    lexical = not (multilingual is not None and multilingual is not embedder and language != "en")
+    return Evidence(tuple(candidates), coverage, best_cosine, missing, lexical=lexical, terms=tuple(terms))
 
 
 _ENDS_SENTENCE = re.compile(r"[.!?。…:)\]”\"'’다요함음임됨]$")
@@ -260,6 +270,41 @@ def item_number(text: str, start: int) -> int | None:
         if 0 <= ord(mark[0]) - ord(base) < 20:
             return ord(mark[0]) - ord(base) + 1
     return None
+
+
+# What kind of answer a question wants, when it wants a figure or a date: a brief whose best sentences
+# hold no figure (or no year) cannot be the one that states it.
+_ASKS_FIGURE = re.compile(
+    r"\bhow (many|much|large|big|long|far|high)\b|\bwhat (percentage|share|proportion|number|amount|"
+    r"rate|ratio|budget|cost|size)\b|\bcount\b|"
+    r"몇\s*(개|명|곳|건|가지|%|퍼센트|배)|얼마|규모|비율|예산",
+    re.IGNORECASE,
+)
+_ASKS_DATE = re.compile(
+    r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bin what year\b|\bby when\b|언제|몇\s*년|연도", re.IGNORECASE
+)
+_FIGURE = re.compile(r"\d")
+
+
+_ASKS_NAME = re.compile(
+    r"\b(which|who|whom|where)\b|\bwhat (is|was|are|were) the names?\b|\bname (of|the)\b|"
+    r"어디|누구|어느|어떤\s*(도시|지역|기관|국가|나라|시·군|시군)",
+    re.IGNORECASE,
+)
+
+
+def answer_type_missing(question: str, sentences: list[str]) -> tuple[float, float, float]:
+    """(figure asked but none given, year asked but none given, name asked but none given) for a
+    brief's best sentences. A name is a capitalised word the question itself does not contain (in
+    English sentences; Korean has no capitals, so a Korean sentence always may hold one)."""
+    text = " ".join(sentences)
+    figure = bool(_ASKS_FIGURE.search(question)) and not _FIGURE.search(_YEAR.sub(" ", text))
+    year = bool(_ASKS_DATE.search(question)) and not _YEAR.search(text)
+    asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
+    names = [w for w in _NAME.findall(text) if w.lower() not in asked and w.lower() not in _NOT_NAMES]
+    hangul = any("\uac00" <= ch <= "\ud7a3" for ch in text)
+    name = bool(_ASKS_NAME.search(question)) and not names and not hangul
+    return float(figure), float(year), float(name)
 
 
 def specifics(question: str) -> list[str]:

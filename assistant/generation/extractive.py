@@ -51,6 +51,7 @@ class ExtractiveGenerator:
             words += length
         if evidence.lexical:
             chosen = self._cover(evidence, chosen)
+        chosen = self._each_brief(evidence, chosen)
         docs = list(dict.fromkeys(c.passage.doc_id for c in chosen))
         return sorted(chosen, key=lambda c: (docs.index(c.passage.doc_id), c.passage.start + c.start))
 
@@ -72,6 +73,23 @@ class ExtractiveGenerator:
             if len(chosen) >= self.max_sentences:
                 chosen = chosen[:-1]
             chosen = [*chosen, candidate]
+        return chosen
+
+    def _each_brief(self, evidence: Evidence, chosen: list[Candidate]) -> list[Candidate]:
+        """When several briefs answer (a question about two briefs), each is quoted at least once."""
+        for doc_id in evidence.briefs:
+            if any(c.passage.doc_id == doc_id for c in chosen):
+                continue
+            best = next((c for c in evidence.candidates if c.passage.doc_id == doc_id), None)
+            if best is None:
+                continue
+            if len(chosen) >= self.max_sentences:
+                quoted = {c.passage.doc_id for c in chosen}
+                spare = [c for c in chosen if sum(o.passage.doc_id == c.passage.doc_id for o in chosen) > 1]
+                if not spare or len(quoted) >= self.max_sentences:
+                    continue
+                chosen.remove(min(spare, key=lambda c: c.score))
+            chosen.append(best)
         return chosen
 
 

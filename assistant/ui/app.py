@@ -19,6 +19,7 @@ from assistant.errors import AssistantError, ConfigError
 from assistant.library import Library
 from assistant.ui import render
 from assistant.ui.handlers import SORTS, ChatUpdate, Handlers, SearchResult, make_filter
+from assistant.ui.login import checker
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,13 @@ def _chat_tab(h: Handlers) -> Any:
     def answer_alone(text: str, messages: Any, state: Any, vols: Any, since_: str, until_: str) -> Any:
         yield from answer(text, messages, state, vols, since_, until_, False)
 
+    def stopped(messages: Any) -> Any:
+        """Stop pressed: the unfinished reply says so (nothing of it is kept in the conversation)."""
+        shown = list(messages or [])
+        if shown and shown[-1].get("role") == "assistant":
+            shown[-1] = {"role": "assistant", "content": "<span class='muted'>Stopped.</span>"}
+        return shown, gr.update(interactive=True), gr.update(interactive=False)
+
     def idle() -> Any:
         return gr.update(interactive=True), gr.update(interactive=False)
 
@@ -162,7 +170,7 @@ def _chat_tab(h: Handlers) -> Any:
         started = trigger(take, [question], [pending, question, ask, stop, copied], queue=False)
         running = started.then(answer_in_context, [pending, *common], outputs, api_visibility="private")
         running.then(idle, None, [ask, stop], queue=False)
-        stop.click(idle, None, [ask, stop], cancels=[running], queue=False)
+        stop.click(stopped, [chatbot], [chatbot, ask, stop], cancels=[running], queue=False)
     without = fresh.click(
         lambda t: (t, gr.update(interactive=False), gr.update(interactive=True)),
         [pending],
@@ -170,6 +178,7 @@ def _chat_tab(h: Handlers) -> Any:
         queue=False,
     ).then(answer_alone, [pending, *common], outputs, api_visibility="private")
     without.then(idle, None, [ask, stop], queue=False)
+    stop.click(stopped, [chatbot], [chatbot, ask, stop], cancels=[without], queue=False)
     last_answer.change(h.export_answer, last_answer, download, api_visibility="private")
     copy.click(None, [plain], [copied], js=COPY_JS)
     for reset in (new_chat.click, chatbot.clear):  # the chat's own bin icon forgets the turns too
@@ -432,7 +441,7 @@ def serve(settings: Settings, *, block: bool = True) -> Any:
     app.queue(default_concurrency_limit=settings.concurrency, max_size=200)
     auth = None
     if settings.auth_user and settings.auth_password:
-        auth = (settings.auth_user, settings.auth_password.get_secret_value())
+        auth = checker(settings.auth_user, settings.auth_password.get_secret_value())
     log.info("serving on http://%s:%d", settings.host, settings.port)
     return app.launch(
         server_name=settings.host,

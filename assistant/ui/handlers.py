@@ -8,6 +8,7 @@ package, and shape the results for the page with `render`. Paths they hand to th
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import re
 import shutil
@@ -22,8 +23,8 @@ from assistant.briefs import SUPPORTED_SUFFIXES
 from assistant.conversation import Turn
 from assistant.errors import AssistantError
 from assistant.evaluation import EvalRun, evaluate
-from assistant.evaluation.testset import read_lines
 from assistant.evaluation.report import metric_rows, write_report
+from assistant.evaluation.testset import read_lines
 from assistant.filters import date_bound
 from assistant.library import Library, Stats
 from assistant.models import Answer, Passage, SearchFilter
@@ -32,6 +33,7 @@ from assistant.ui import render
 log = logging.getLogger(__name__)
 ChatMessages = list[dict[str, str]]
 DOWNLOAD_MAX_AGE_S = 3600  # downloads are removed an hour after they were written
+KEPT_TURNS = 50  # a conversation keeps its last 50 exchanges (the page's state is sent with each question)
 SORTS: dict[str, Callable[[Passage], Any]] = {
     "relevance": lambda p: -p.score,
     "newest first": lambda p: (p.date or "", p.doc_id),
@@ -102,8 +104,8 @@ class Handlers:
         use_context: bool = True,
     ) -> Iterator[ChatUpdate]:
         """The conversation as the answer streams in; nothing at all for an empty question."""
-        messages = list(messages or [])
-        turns = list(turns or [])
+        messages = list(messages or [])[-2 * KEPT_TURNS :]
+        turns = list(turns or [])[-KEPT_TURNS:]
         if not message or not message.strip():
             return
         shown = message if len(message) <= 500 else message[:500] + "…"
@@ -112,7 +114,13 @@ class Handlers:
             flt = make_filter(volumes, since, until)
             partial = ""
             for event in self.assistant.stream(message, turns, flt, use_context=use_context):
-                if event.kind == "delta":
+                if event.kind == "status" and not partial:  # shown until the answer's first words
+                    waiting = {
+                        "role": "assistant",
+                        "content": f"<span class='muted'>{html.escape(event.text)}</span>",
+                    }
+                    yield ChatUpdate([*messages, waiting], turns, "", None)
+                elif event.kind == "delta":
                     partial += event.text
                     yield ChatUpdate([*messages, {"role": "assistant", "content": partial}], turns, "", None)
                 elif event.answer is not None:
@@ -224,7 +232,7 @@ class Handlers:
             notes=[f"{len(run.results)} questions in {seconds:.1f} s"],
         )
         chart = report.with_suffix(".png")  # written beside the report
-        metrics = [[label, value] for _, label, value in metric_rows(run.metrics)]
+        metrics = [[label, value] for _, label, value in metric_rows(run.metrics, run.intervals)]
         questions = [
             [
                 r.line,

@@ -1,0 +1,105 @@
+"""The judge: reads the top briefs for a question and decides, with the fitted policy, which answer it.
+
+It asks the reader about each candidate brief's best sentences (remembering the replies, so that a
+repeated question costs no model time) and hands the features to the policy (`policy.py`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from assistant.answering.policy import BriefCase, Decision, Policy, brief_cases, with_reader
+from assistant.answering.reader import Excerpt, NoReader, Reader
+from assistant.generation.evidence import Evidence, IdfFunction
+from assistant.models import Passage
+
+_REMEMBERED = 4096  # reader replies kept (question, excerpt) -> probability
+
+
+class Judge:
+    def __init__(self, policy: Policy, idf: IdfFunction, reader: Reader | None = None) -> None:
+        self.policy = policy
+        self.idf = idf
+        self.reader: Reader = reader or NoReader()
+        self._replies: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+        self._renderings: OrderedDict[tuple[str, str], str | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def reads(self) -> bool:
+        return not isinstance(self.reader, NoReader)
+
+    def cases(
+        self,
+        question: str,
+        language: str,
+        passages: Sequence[Passage],
+        evidence: Evidence,
+        *,
+        read: bool = True,
+        read_all: bool = False,
+    ) -> list[BriefCase]:
+        """The candidate briefs with their features; with `read`, the reader's judgement too, for the
+        briefs the policy does not rule out without it (`Policy.to_read`; all with `read_all`)."""
+        cases = brief_cases(question, language, passages, evidence, self.idf)
+        if not read or not self.reads or not cases:
+            return cases
+        wanted = [True] * len(cases) if read_all else self.policy.to_read(cases)
+        chosen = [c for c, read_it in zip(cases, wanted, strict=True) if read_it]
+        probabilities = self._answers(question, [c.excerpt for c in chosen]) if chosen else []
+        if probabilities is None:
+            return cases
+        judged = {c.doc_id: with_reader(c, p) for c, p in zip(chosen, probabilities, strict=True)}
+        return [judged.get(c.doc_id, c) for c in cases]
+
+    def decide(
+        self,
+        question: str,
+        language: str,
+        passages: Sequence[Passage],
+        evidence: Evidence,
+        *,
+        read: bool = True,
+    ) -> tuple[Decision, list[BriefCase]]:
+        cases = self.cases(question, language, passages, evidence, read=read)
+        return self.policy.decide(cases), cases
+
+    def warm_up(self) -> None:
+        """Load the reader's model now rather than at the first question."""
+        if self.reads:
+            self.reader.answers("warm-up", [Excerpt("warm-up", "warm-up")])
+
+    def margin(self, question: str, language: str, passages: Sequence[Passage], evidence: Evidence) -> float:
+        """How clearly the briefs answer the question, without asking the reader (cheap)."""
+        return self.policy.margin(self.cases(question, language, passages, evidence, read=False))
+
+    def render(self, question: str, brief: str, quotes: Sequence[str], language: str) -> str | None:
+        key = (question, "\n".join(quotes))
+        with self._lock:
+            if key in self._renderings:
+                return self._renderings[key]
+        line = self.reader.render(question, brief, quotes, language)
+        with self._lock:
+            self._renderings[key] = line
+            while len(self._renderings) > _REMEMBERED:
+                self._renderings.popitem(last=False)
+        return line
+
+    def _answers(self, question: str, excerpts: list[Excerpt]) -> list[float] | None:
+        keys = [(question, e.brief, e.text) for e in excerpts]
+        with self._lock:
+            known = {k: self._replies[k] for k in keys if k in self._replies}
+        missing = [e for e, k in zip(excerpts, keys, strict=True) if k not in known]
+        if missing:
+            fresh = self.reader.answers(question, missing)
+            if fresh is None:
+                return None
+            with self._lock:
+                for excerpt, p in zip(missing, fresh, strict=True):
+                    key = (question, excerpt.brief, excerpt.text)
+                    self._replies[key] = known[key] = p
+                while len(self._replies) > _REMEMBERED:
+                    self._replies.popitem(last=False)
+        return [known[k] for k in keys]

@@ -1,0 +1,233 @@
+"""The answer policy, in one place: whether to answer, which briefs to cite, which sentences to quote.
+
+For each of the top briefs among the retrieved passages, a few numbers are gathered (`features`): what
+the reader says of the brief's best sentences, their embedding similarity to the question, how much of
+the question's words the brief covers, whether a name or year the question asks about is missing from
+it, its retrieval rank and whether it is in another language than the question. A logistic regression
+turns them into the probability that this brief answers the question. The assistant answers when the
+best brief reaches the threshold and cites every brief that does; otherwise it refuses.
+
+The weights and the threshold are fitted to data, not set by hand: `policy.json` beside this module
+holds them with the data and the command that fitted them (`python -m benchmarks.fit_policy`).
+A model without the reader (`none`) has its own fitted weights in the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from assistant.answering.reader import Excerpt
+from assistant.errors import ConfigError
+from assistant.generation.evidence import (
+    Candidate,
+    Evidence,
+    IdfFunction,
+    answer_type_missing,
+    specifics,
+    weighted_share,
+)
+from assistant.keyword import tokenize
+from assistant.models import Passage
+
+MAX_BRIEFS = 3  # candidate briefs weighed per question
+# Of which the reader reads one, the most likely by the other numbers: reading two measured the same
+# by cross-validation (false refusals 0.26 vs 0.27, refusals 0.78 both) at twice the time.
+MAX_READS = 1
+EXCERPT_SENTENCES = 2
+EXCERPT_CHARS = 360  # about 80 of the model's tokens: reading costs about 18 ms a token here
+LEXICAL_FEATURES = (
+    "cosine",
+    "cosine_e5",
+    "coverage",
+    "missing",
+    "rank",
+    "cross",
+    "no_figure",
+    "no_year",
+    "no_name",
+)
+READER_FEATURES = ("reader", *LEXICAL_FEATURES)
+ANSWER_TYPE_SENTENCES = 4  # a brief's best sentences searched for the figure or year a question asks
+_LOGIT_LIMIT = 8.0
+
+
+@dataclass(frozen=True)
+class BriefCase:
+    """One candidate brief for a question: its best sentences and the numbers the policy weighs."""
+
+    doc_id: str
+    label: str
+    title: str
+    language: str
+    rank: int
+    candidates: tuple[Candidate, ...]  # its sentences, best first
+    features: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def excerpt(self) -> Excerpt:
+        text = " … ".join(c.text for c in self.candidates[:EXCERPT_SENTENCES])
+        if len(text) > EXCERPT_CHARS:
+            text = text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + " …"
+        title = self.title if len(self.title) <= 70 else self.title[:67].rsplit(" ", 1)[0] + " …"
+        return Excerpt(f"{self.label} “{title}”", text)
+
+
+def brief_cases(
+    question: str,
+    question_language: str,
+    passages: Sequence[Passage],
+    evidence: Evidence,
+    idf: IdfFunction,
+    limit: int = MAX_BRIEFS,
+) -> list[BriefCase]:
+    """The top briefs among `passages` (in rank order) with their lexical and embedding features."""
+    order = list(dict.fromkeys(p.doc_id for p in passages))[:limit]
+    terms = list(evidence.terms)
+    weights = idf(terms) if terms else {}
+    asked = specifics(question)
+    cases = []
+    for rank, doc_id in enumerate(order, start=1):
+        mine = [p for p in passages if p.doc_id == doc_id]
+        sentences = tuple(c for c in evidence.candidates if c.passage.doc_id == doc_id)
+        if not sentences:
+            continue
+        words = set(tokenize(" ".join(f"{p.title} {p.section} {p.date or ''} {p.text}" for p in mine)))
+        cross = mine[0].language != question_language
+        multilingual = sentences[0].multilingual
+        best = max(c.cosine for c in sentences)
+        features = {
+            # The two embedding models' cosines live on different scales: each has its own weight.
+            "cosine": 0.0 if multilingual else best,
+            "cosine_e5": best if multilingual else 0.0,
+            # Word overlap says something only within one language (Korean words are morphemes).
+            "coverage": 0.0 if cross else weighted_share(terms, words, weights),
+            "missing": 1.0 if any(not (set(tokenize(s)) & words) for s in asked) else 0.0,
+            "rank": 1.0 / rank,
+            "cross": 1.0 if cross else 0.0,
+        }
+        figure, year, name = answer_type_missing(
+            question, [c.text for c in sentences[:ANSWER_TYPE_SENTENCES]]
+        )
+        features.update({"no_figure": figure, "no_year": year, "no_name": name})
+        first = mine[0]
+        cases.append(BriefCase(doc_id, first.label, first.title, first.language, rank, sentences, features))
+    return cases
+
+
+def reading_mask(lexical: Sequence[float], screen: float, limit: int = MAX_READS) -> list[bool]:
+    """Read the `limit` most likely candidates (by the lexical model) that reach the screen."""
+    ranked = sorted(range(len(lexical)), key=lambda i: -lexical[i])
+    chosen = {i for i in ranked[:limit] if lexical[i] >= screen}
+    return [i in chosen for i in range(len(lexical))]
+
+
+def with_reader(case: BriefCase, probability: float) -> BriefCase:
+    """The case with the reader's judgement added as a log-odds feature."""
+    logit = math.log(max(probability, 1e-6) / max(1 - probability, 1e-6))
+    return replace(case, features={**case.features, "reader": _clip(logit)})
+
+
+def _clip(x: float) -> float:
+    return max(-_LOGIT_LIMIT, min(_LOGIT_LIMIT, x))
+
+
+@dataclass(frozen=True)
+class Model:
+    """A fitted logistic regression over named features."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.bias + sum(
+            w * features.get(name, 0.0) for name, w in zip(self.features, self.weights, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the policy decided: the briefs to cite (none = refuse) and every candidate's probability."""
+
+    cited: tuple[str, ...]
+    probabilities: dict[str, float]
+    threshold: float
+
+    @property
+    def answer(self) -> bool:
+        return bool(self.cited)
+
+
+@dataclass(frozen=True)
+class Policy:
+    reader_model: Model
+    lexical_model: Model
+    # Briefs the lexical model gives less than this are not read (a reading costs about 2 s): fitted
+    # where 99% of the briefs that do answer are still read.
+    screen: float = 0.0
+    source: dict[str, Any] = field(default_factory=dict)  # data, command and figures of the fit
+
+    def to_read(self, cases: Sequence[BriefCase]) -> list[bool]:
+        """Which cases the reader is asked about: the `MAX_READS` most likely by the lexical model,
+        among those it does not rule out."""
+        return reading_mask([self.lexical_model.probability(c.features) for c in cases], self.screen)
+
+    def probability(self, case: BriefCase) -> float:
+        """P(the brief answers): by the reader model when the brief was read, else the lexical one."""
+        model = self.reader_model if "reader" in case.features else self.lexical_model
+        return model.probability(case.features)
+
+    def decide(self, cases: Sequence[BriefCase]) -> Decision:
+        read = any("reader" in c.features for c in cases)
+        threshold = (self.reader_model if read else self.lexical_model).threshold
+        probabilities = {c.doc_id: self.probability(c) for c in cases}
+        cited = sorted(
+            (d for d, p in probabilities.items() if p >= threshold), key=lambda d: -probabilities[d]
+        )
+        return Decision(tuple(cited), probabilities, threshold)
+
+    def margin(self, cases: Sequence[BriefCase]) -> float:
+        """How far the best brief is above the threshold (negative: the policy would refuse)."""
+        decision = self.decide(cases)
+        best = max(decision.probabilities.values(), default=0.0)
+        return best - decision.threshold
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """The fitted policy shipped with the package (or another file, e.g. one just fitted)."""
+    source = path or resources.files("assistant.answering") / "policy.json"
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+        return Policy(
+            _model(data["reader"]),
+            _model(data["lexical"]),
+            float(data.get("screen", 0.0)),
+            data.get("source", {}),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"the answer policy file {getattr(source, 'name', source)} cannot be used ({exc})",
+            hint="refit it: .venv/bin/python -m benchmarks.fit_policy (or reinstall the package)",
+        ) from exc
+
+
+def _model(data: dict[str, Any]) -> Model:
+    features = tuple(data["features"])
+    weights = tuple(float(data["weights"][name]) for name in features)
+    return Model(features, weights, float(data["bias"]), float(data["threshold"]))
+
+
+def choose_sentences(evidence: Evidence, cited: Sequence[str]) -> Evidence:
+    """The evidence narrowed to the cited briefs' sentences, best first, so that the quotes come from
+    the briefs the policy says answer (not the top-ranked brief when that one does not)."""
+    keep = set(cited)
+    candidates = tuple(c for c in evidence.candidates if c.passage.doc_id in keep)
+    return replace(evidence, candidates=candidates, briefs=tuple(cited))

@@ -1,0 +1,195 @@
+"""The reader seam: a model that reads an excerpt and says how likely it is to state the answer.
+
+`Reader.answers(question, excerpts)` gives, per excerpt, the probability that it states the answer
+to the question; `Reader.supports(claim, passage)` the probability that a passage supports a claim;
+`Reader.render(...)` one sentence in the question's language saying what quotes in another language
+say. Backends: the local GGUF model (`local`, the default), any OpenAI-compatible server that returns
+log-probabilities (`openai`), and `none` (no model: the answer policy then uses the lexical and
+embedding evidence alone). Probabilities come from the first token of a YES/NO reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from assistant.config import Settings
+from assistant.errors import ConfigError
+from assistant.prompts import Prompt, load_prompt
+from assistant.runtime import (
+    MODEL_NAME,
+    LocalModel,
+    ModelError,
+    TokenChoice,
+    chat_prompt,
+    shared_model,
+)
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_NAMES = {"en": "English", "ko": "Korean (한국어)"}
+_YES = frozenset({"yes", "예", "네"})
+_NO = frozenset({"no", "아니", "아니요", "아니오"})
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """What the reader is shown of one brief: who it is, and its sentences most relevant to the question."""
+
+    brief: str  # e.g. 'vol.697 "Measures to create an innovative ecosystem ..."'
+    text: str
+
+
+class Reader(Protocol):
+    name: str
+
+    def answers(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
+        """P(the excerpt states the answer) per excerpt; None when there is no model to ask."""
+        ...
+
+    def supports(self, claim: str, brief: str, passage: str) -> float | None:
+        """P(the passage supports the claim); None when there is no model to ask."""
+        ...
+
+    def render(self, question: str, brief: str, quotes: Sequence[str], language: str) -> str | None:
+        """One sentence in `language` saying what the quotes say; None when there is no model."""
+        ...
+
+
+def yes_probability(choices: Sequence[TokenChoice]) -> float:
+    """P(YES) / (P(YES) + P(NO)) from the first token's top choices ("YES", "Yes", " yes" ... count)."""
+    yes = sum(math.exp(c.logprob) for c in choices if _word(c.token) in _YES)
+    no = sum(math.exp(c.logprob) for c in choices if _word(c.token) in _NO)
+    if yes + no <= 0:
+        return 0.5  # the model said neither: no information
+    return yes / (yes + no)
+
+
+def _word(token: str) -> str:
+    return token.strip().strip(".,!:").lower()
+
+
+class NoReader:
+    """No language model: every question is decided by the evidence the index itself gives."""
+
+    name = "none"
+
+    def answers(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
+        return None
+
+    def supports(self, claim: str, brief: str, passage: str) -> float | None:
+        return None
+
+    def render(self, question: str, brief: str, quotes: Sequence[str], language: str) -> str | None:
+        return None
+
+
+class PromptedReader:
+    """A reader over any model that gives first-token log-probabilities for a chat prompt."""
+
+    def __init__(
+        self,
+        name: str,
+        first_token: Callable[[str, str], list[TokenChoice]],
+        write: Callable[[str, str, int], str],
+    ) -> None:
+        self.name = name
+        self._first_token = first_token  # (system, user) -> top first tokens
+        self._write = write  # (system, user, max_tokens) -> text
+        self._answers: Prompt = load_prompt("reader-answers")
+        self._supports: Prompt = load_prompt("reader-supports")
+        self._render: Prompt = load_prompt("render")
+
+    def answers(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
+        # The question comes before the excerpt in the prompt, so every excerpt after the first
+        # reuses the model's reading of the instructions and the question (its prompt cache).
+        probabilities = []
+        for excerpt in excerpts:
+            system, user = self._answers.render(question=question, brief=excerpt.brief, excerpt=excerpt.text)
+            probabilities.append(yes_probability(self._first_token(system, user)))
+        return probabilities
+
+    def supports(self, claim: str, brief: str, passage: str) -> float | None:
+        system, user = self._supports.render(brief=brief, passage=passage, claim=claim)
+        return yes_probability(self._first_token(system, user))
+
+    def render(self, question: str, brief: str, quotes: Sequence[str], language: str) -> str | None:
+        name = LANGUAGE_NAMES.get(language, "English")
+        system, user = self._render.render(
+            language=name, question=question, brief=brief, quotes="\n".join(f"- {q}" for q in quotes)
+        )
+        text = self._write(system, user, 80).strip().splitlines()
+        line = text[0].strip().strip('"“”') if text else ""
+        return line or None
+
+
+def local_reader(model: LocalModel | Callable[[], LocalModel]) -> PromptedReader:
+    """The reader over the local GGUF model (first-token log-probabilities from llama.cpp); given a
+    function, the model is loaded when the reader is first asked (a retrieval-only run never is)."""
+    get = model if callable(model) else (lambda: model)
+
+    def first_token(system: str, user: str) -> list[TokenChoice]:
+        return get().first_token(chat_prompt(system, user))
+
+    def write(system: str, user: str, max_tokens: int) -> str:
+        return get().complete(chat_prompt(system, user), max_tokens=max_tokens, stop=["\n", "<|im_end|>"])
+
+    return PromptedReader(f"local:{MODEL_NAME}", first_token, write)
+
+
+def openai_reader(base_url: str | None, model: str, api_key: str, timeout: float = 60.0) -> PromptedReader:
+    """The reader over an OpenAI-compatible chat endpoint that returns log-probabilities."""
+    try:
+        from openai import OpenAI
+    except ImportError as exc:
+        raise ModelError(
+            "the openai reader needs the package 'openai'", hint="install it: make install"
+        ) from exc
+    client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=1)
+
+    def ask(system: str, user: str, **options: Any) -> Any:
+        messages: Any = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        try:
+            return client.chat.completions.create(model=model, messages=messages, temperature=0, **options)
+        except Exception as exc:  # the client raises many kinds (connection, status, timeout)
+            raise ModelError(
+                f"the reader's server at {base_url or 'api.openai.com'} did not answer "
+                f"({type(exc).__name__})",
+                hint="check ASSISTANT_OPENAI_BASE_URL and that the server is running, "
+                "or set ASSISTANT_READER=none",
+            ) from exc
+
+    def first_token(system: str, user: str) -> list[TokenChoice]:
+        reply = ask(system, user, max_tokens=1, logprobs=True, top_logprobs=10)
+        content = reply.choices[0].logprobs.content if reply.choices[0].logprobs else None
+        if not content:
+            raise ModelError(
+                f"the reader's server at {base_url} returned no log-probabilities",
+                hint="use a server that supports `logprobs` (llama.cpp, vLLM, OpenAI), "
+                "or set ASSISTANT_READER=none",
+            )
+        return [TokenChoice(t.token, float(t.logprob)) for t in content[0].top_logprobs]
+
+    def write(system: str, user: str, max_tokens: int) -> str:
+        reply = ask(system, user, max_tokens=max_tokens)
+        return str(reply.choices[0].message.content or "")
+
+    return PromptedReader(f"openai:{model}", first_token, write)
+
+
+def make_reader(settings: Settings) -> Reader:
+    """The reader the settings name (`ASSISTANT_READER`): local, openai or none."""
+    if settings.reader == "none":
+        return NoReader()
+    if settings.reader == "openai":
+        if not settings.openai_base_url and not settings.openai_api_key:
+            raise ConfigError(
+                "the openai reader needs ASSISTANT_OPENAI_BASE_URL (for a local server) "
+                "or ASSISTANT_OPENAI_API_KEY"
+            )
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+        return openai_reader(settings.openai_base_url, settings.openai_model, key)
+    return local_reader(lambda: shared_model(settings.model_dir, threads=settings.llm_threads))

@@ -1,0 +1,353 @@
+"""Fit the answer policy (assistant/answering/policy.json) to labelled questions, by cross-validation.
+
+    .venv/bin/python -m benchmarks.fit_policy --store STORE SET.jsonl ... [--reader local|none]
+
+1. Features: every question goes through retrieval and evidence exactly as in `ask`; for each of its
+   top briefs the policy's features are recorded, with the reader's probability (cached in
+   --features, so a refit does not ask the model again). Label: the brief is one the line expects.
+2. Cross-validation: the questions are split into k folds (whole questions, never briefs of one
+   question apart); on each, a logistic regression is fitted on the other folds, its threshold is
+   placed where the balanced accuracy on those folds is best (answerable questions answered from an
+   expected brief, unanswerable ones refused), and the held-out fold is decided with both. The
+   figures printed are those held-out decisions, with 95% bootstrap intervals.
+3. The final model is fitted on all questions and written, with the data, the command and the
+   cross-validated figures, to --out (by default the package's policy.json).
+
+Never give it the blind set (tests/data/blind/): that set measures what this fit produces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.answering.policy import LEXICAL_FEATURES, READER_FEATURES, reading_mask
+from assistant.config import Settings
+from assistant.evaluation.testset import load_testset
+from assistant.library import Library
+
+POLICY = Path(__file__).resolve().parents[1] / "assistant" / "answering" / "policy.json"
+L2 = 1.0
+
+
+class CachedReader:
+    """The configured reader, its replies kept on disk by (question, brief, excerpt): a refit after a
+    change of features or evidence asks the model only about excerpts it has not read yet."""
+
+    def __init__(self, inner: Any, path: Path) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.path = path
+        self.known: dict[str, float] = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                self.known[row["key"]] = row["p"]
+
+    def answers(self, question: str, excerpts: Sequence[Any]) -> list[float] | None:
+        keys = ["\x1f".join((question, e.brief, e.text)) for e in excerpts]
+        missing = [e for e, k in zip(excerpts, keys, strict=True) if k not in self.known]
+        if missing:
+            fresh = self.inner.answers(question, missing) or []
+            with self.path.open("a", encoding="utf-8") as out:
+                for e, p in zip(missing, fresh, strict=True):
+                    key = "\x1f".join((question, e.brief, e.text))
+                    self.known[key] = p
+                    out.write(json.dumps({"key": key, "p": p}, ensure_ascii=False) + "\n")
+        return [self.known[k] for k in keys]
+
+    def supports(self, claim: str, brief: str, passage: str) -> float | None:
+        return self.inner.supports(claim, brief, passage)
+
+    def render(self, question: str, brief: str, quotes: Sequence[str], language: str) -> str | None:
+        return self.inner.render(question, brief, quotes, language)
+
+
+def collect(store: Path, sets: list[Path], features: Path, reader_name: str) -> list[dict[str, Any]]:
+    """One row per (question, candidate brief), read from `features` when already collected."""
+    done: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    if features.exists():
+        for line in features.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            done.setdefault((row["set"], row["line"]), []).append(row)
+    settings = Settings(_env_file=None, store_dir=store, reader=reader_name)  # type: ignore[call-arg]
+    rows: list[dict[str, Any]] = []
+    with Library.open(settings) as library, features.open("a", encoding="utf-8") as out:
+        assistant = library.assistant()
+        assistant.judge.reader = CachedReader(
+            assistant.judge.reader, features.with_name("reader-replies.jsonl")
+        )
+        for path in sets:
+            cases, _ = load_testset(path)
+            started = time.perf_counter()
+            for n, case in enumerate(cases, start=1):
+                if "conversation" in case.extra:
+                    continue  # a turn's features depend on the conversation before it
+                key = (path.name, case.line)
+                if key in done:
+                    rows += done[key]
+                    continue
+                found = assistant.candidates(case.question, read_all=True)
+                expected = set(case.expected or ())
+                base = {
+                    "set": path.name,
+                    "line": case.line,
+                    "question": case.question,
+                    "kind": case.extra.get("kind", case.extra.get("group")),
+                    "answerable": case.answerable,
+                    "expected": sorted(expected),
+                    "found": any(c.doc_id in expected for c in found),
+                }
+                if not found:  # nothing retrieved: a row that the policy can only refuse
+                    found_rows = [{**base, "doc_id": None, "label": 0, "features": {}}]
+                else:
+                    found_rows = [
+                        {
+                            **base,
+                            "doc_id": c.doc_id,
+                            "label": int(c.doc_id in expected),
+                            "features": c.features,
+                        }
+                        for c in found
+                    ]
+                for row in found_rows:
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                out.flush()
+                rows += found_rows
+                if n % 10 == 0:
+                    rate = (time.perf_counter() - started) / n
+                    print(f"  {path.name}: {n}/{len(cases)} ({rate:.1f} s a question)", file=sys.stderr)
+    return rows
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method (features standardised inside)."""
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = (x - mean) / scale
+    a = np.hstack([np.ones((len(z), 1)), z])
+    w = np.zeros(a.shape[1])
+    penalty = np.eye(a.shape[1]) * l2
+    penalty[0, 0] = 0.0
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-(a @ w)))
+        gradient = a.T @ (p - y) + penalty @ w
+        hessian = (a * (p * (1 - p))[:, None]).T @ a + penalty
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    weights = w[1:] / scale
+    bias = float(w[0] - (w[1:] * mean / scale).sum())
+    return weights, bias
+
+
+def _matrix(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> np.ndarray:
+    return np.array([[float(r["features"].get(n, 0.0)) for n in names] for r in rows])
+
+
+def _by_question(rows: list[dict[str, Any]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    grouped: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault((row["set"], row["line"]), []).append(row)
+    return grouped
+
+
+def outcomes(
+    questions: list[list[dict[str, Any]]], probabilities: list[list[float]], threshold: float
+) -> list[dict[str, Any]]:
+    """Per question: answered?, right?, and the cited briefs, for a threshold."""
+    results = []
+    for rows, probs in zip(questions, probabilities, strict=True):
+        cited = {r["doc_id"] for r, p in zip(rows, probs, strict=True) if r["doc_id"] and p >= threshold}
+        expected = set(rows[0]["expected"])
+        answerable = rows[0]["answerable"]
+        right = bool(cited) and cited <= expected if answerable else not cited
+        results.append(
+            {
+                "answerable": answerable,
+                "answered": bool(cited),
+                "right": right,
+                "precision": len(cited & expected) / len(cited) if cited else None,
+                "kind": rows[0]["kind"],
+            }
+        )
+    return results
+
+
+def balanced(results: list[dict[str, Any]]) -> float:
+    good = [r["right"] for r in results if r["answerable"]]
+    bad = [not r["answered"] for r in results if not r["answerable"]]
+    parts = [sum(v) / len(v) for v in (good, bad) if v]
+    return sum(parts) / len(parts) if parts else 0.0
+
+
+def best_threshold(questions: list[list[dict[str, Any]]], probabilities: list[list[float]]) -> float:
+    candidates = sorted({round(p, 4) for probs in probabilities for p in probs} | {0.5})
+    scored = [(balanced(outcomes(questions, probabilities, t)), -abs(t - 0.5), t) for t in candidates]
+    return max(scored)[2]
+
+
+SCREEN_RECALL = 0.99  # share of answering briefs the screen must still let the reader see
+
+
+@dataclass
+class Fitted:
+    """A fitted policy: the lexical model, and with `reader`, the reader model and the screen."""
+
+    lexical: tuple[np.ndarray, float]
+    reader: tuple[np.ndarray, float] | None = None
+    screen: float = 0.0
+    threshold: float = 0.5
+
+    def predict(self, rows: list[dict[str, Any]]) -> list[float]:
+        if not rows[0]["doc_id"]:
+            return [0.0 for _ in rows]
+        lexical = _probabilities(_matrix(rows, LEXICAL_FEATURES), *self.lexical)
+        if self.reader is None:
+            return lexical
+        read = _probabilities(_matrix(rows, READER_FEATURES), *self.reader)
+        mask = reading_mask(lexical, self.screen)
+        return [r if wanted else lex for r, lex, wanted in zip(read, lexical, mask, strict=True)]
+
+
+def _probabilities(x: np.ndarray, weights: np.ndarray, bias: float) -> list[float]:
+    return [float(v) for v in 1.0 / (1.0 + np.exp(-(x @ weights + bias)))]
+
+
+def train(questions: list[list[dict[str, Any]]], with_reader: bool) -> Fitted:
+    flat = [r for q in questions for r in q if r["doc_id"]]
+    labels = np.array([r["label"] for r in flat], dtype=float)
+    fitted = Fitted(fit(_matrix(flat, LEXICAL_FEATURES), labels))
+    if with_reader:
+        fitted.reader = fit(_matrix(flat, READER_FEATURES), labels)
+        positives = sorted(
+            p
+            for p, r in zip(
+                _probabilities(_matrix(flat, LEXICAL_FEATURES), *fitted.lexical), flat, strict=True
+            )
+            if r["label"]
+        )
+        fitted.screen = positives[int((1 - SCREEN_RECALL) * len(positives))] if positives else 0.0
+    fitted.threshold = best_threshold(questions, [fitted.predict(q) for q in questions])
+    return fitted
+
+
+def cross_validate(
+    rows: list[dict[str, Any]], with_reader: bool, folds: int, seed: int = 0
+) -> list[dict[str, Any]]:
+    grouped = list(_by_question(rows).values())
+    order = list(range(len(grouped)))
+    random.Random(seed).shuffle(order)
+    held: list[dict[str, Any]] = []
+    for fold in range(folds):
+        test = [grouped[i] for i in order[fold::folds]]
+        train_set = [grouped[i] for j, i in enumerate(order) if j % folds != fold]
+        fitted = train(train_set, with_reader)
+        held += outcomes(test, [fitted.predict(q) for q in test], fitted.threshold)
+    return held
+
+
+def summary(results: list[dict[str, Any]], seed: int = 0, rounds: int = 1000) -> dict[str, Any]:
+    """The figures the issue asks for, each with a 95% bootstrap interval over questions."""
+
+    def figures(sample: list[dict[str, Any]]) -> dict[str, float]:
+        answerable = [r for r in sample if r["answerable"]]
+        unanswerable = [r for r in sample if not r["answerable"]]
+        precisions = [r["precision"] for r in answerable if r["precision"] is not None]
+        return {
+            "citation_precision": float(np.mean(precisions)) if precisions else math.nan,
+            "false_refusal_rate": float(np.mean([not r["answered"] for r in answerable]))
+            if answerable
+            else math.nan,
+            "refusal_recall": float(np.mean([not r["answered"] for r in unanswerable]))
+            if unanswerable
+            else math.nan,
+            "right": float(np.mean([r["right"] for r in sample])) if sample else math.nan,
+        }
+
+    point = figures(results)
+    rng = random.Random(seed)
+    draws = [figures([rng.choice(results) for _ in results]) for _ in range(rounds)]
+    out: dict[str, Any] = {"questions": len(results)}
+    for name, value in point.items():
+        values = sorted(d[name] for d in draws if not math.isnan(d[name]))
+        low, high = (
+            (values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1])
+            if values
+            else (math.nan, math.nan)
+        )
+        out[name] = {"value": round(value, 3), "ci95": [round(low, 3), round(high, 3)]}
+    return out
+
+
+def final_model(rows: list[dict[str, Any]], with_reader: bool) -> dict[str, Any]:
+    fitted = train(list(_by_question(rows).values()), with_reader)
+
+    def model(names: Sequence[str], weights: np.ndarray, bias: float) -> dict[str, Any]:
+        return {
+            "features": list(names),
+            "weights": {n: round(float(w), 6) for n, w in zip(names, weights, strict=True)},
+            "bias": round(bias, 6),
+            "threshold": round(fitted.threshold, 4),
+        }
+
+    if fitted.reader is not None:
+        return {"model": model(READER_FEATURES, *fitted.reader), "screen": round(fitted.screen, 4)}
+    return {"model": model(LEXICAL_FEATURES, *fitted.lexical)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("sets", nargs="+", type=Path)
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--features", type=Path, default=Path("benchmarks/results/policy-features.jsonl"))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=POLICY)
+    args = parser.parse_args(argv)
+    if any("blind" in str(p) for p in args.sets):
+        parser.error("the blind set is for measuring, never for fitting")
+    args.features.parent.mkdir(parents=True, exist_ok=True)
+    rows = collect(args.store, args.sets, args.features, "local")
+    report: dict[str, Any] = {}
+    models: dict[str, Any] = {}
+    for name, reads in (("reader", True), ("lexical", False)):
+        held = cross_validate(rows, reads, args.folds)
+        report[name] = {"all": summary(held)}
+        for kind in sorted({str(r["kind"]) for r in held}):
+            report[name][kind] = summary([r for r in held if str(r["kind"]) == kind])
+        final = final_model(rows, reads)
+        models[name] = final["model"]
+        if "screen" in final:
+            models["screen"] = final["screen"]
+    questions = _by_question(rows)
+    source = {
+        "command": "python -m benchmarks.fit_policy --store STORE " + " ".join(p.name for p in args.sets),
+        "sets": [p.name for p in args.sets],
+        "questions": len(questions),
+        "answerable": sum(1 for q in questions.values() if q[0]["answerable"]),
+        "rows": len(rows),
+        "folds": args.folds,
+        "cross_validated": report,
+        "fitted": time.strftime("%Y-%m-%d"),
+    }
+    args.out.write_text(
+        json.dumps({**models, "source": source}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
