@@ -155,9 +155,9 @@ class KeywordIndex:
         second); `fresh` forces a re-read, as after a write.
         """
         generation = store.generation() if fresh else store.current_generation()
-        if generation and generation == self._seen:
+        if generation and generation == self._seen and not fresh:
             return 0
-        if generation and generation == self.generation():  # another process brought it in step
+        if generation and generation == self.generation() and not fresh:  # another process synced it
             self._seen = generation
             self._total = self.count()
             return 0
@@ -165,8 +165,15 @@ class KeywordIndex:
         committed = store.committed()
         with self._lock:
             have = dict(self._db.execute("SELECT doc_id, sha256 FROM briefs").fetchall())
+            counts = dict(self._db.execute("SELECT doc_id, COUNT(*) FROM chunks GROUP BY doc_id").fetchall())
         stale = [d for d in have if d not in committed]  # changed briefs are replaced by `_insert`
         missing = [d for d, h in committed.items() if have.get(d) != h]
+        if fresh:  # on open and after a write: rows lost from this file are re-read from the store
+            expected = {r.doc_id: r.chunks for r in store.records().values() if r.sha256 and not r.pending}
+            damaged = [d for d, n in expected.items() if d not in missing and counts.get(d, 0) != n]
+            if damaged:
+                log.warning("keyword index %s lacked rows of %d brief(s)", self.path.name, len(damaged))
+            missing += damaged
         with self._lock:
             self._db.execute("BEGIN")
             try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from assistant.ingest import IngestReport, Progress, ingest
 from assistant.keyword import KeywordIndex
 from assistant.locking import StoreLock
 from assistant.models import BriefRecord, Passage, SearchFilter
-from assistant.qa import Assistant
+from assistant.qa import Assistant, require_text
 from assistant.retrieval import Retriever, Timings
 from assistant.store import Store, store_location
 
@@ -110,8 +111,7 @@ class Library:
         try:
             embedder = embedder or make_embeddings(settings)
             store = Store(settings, model_name=embedder.name, dimension=embedder.dimension, create=write)
-            keyword = KeywordIndex(_keyword_path(settings))
-            keyword.sync(store, fresh=True)
+            keyword = open_keyword_index(_keyword_path(settings), store)
         except BaseException:
             if lock:
                 lock.release()
@@ -184,6 +184,7 @@ class Library:
         flt: SearchFilter | None = None,
         timings: Timings | None = None,
     ) -> list[Passage]:
+        require_text(query, "query")
         return self.retriever.search(query, k or self.settings.top_k, flt, timings)
 
     def records(self) -> dict[str, BriefRecord]:
@@ -231,6 +232,25 @@ class Library:
 
 
 _PAGE_REACH = 4  # passages each side looked at for the rest of a PDF page
+
+
+def open_keyword_index(path: Path, store: Store) -> KeywordIndex:
+    """The keyword index in step with the store. It is derived data: a file SQLite cannot read
+    (truncated, overwritten) is set aside and rebuilt from the store's chunks, with one log line."""
+    keyword: KeywordIndex | None = None
+    try:
+        keyword = KeywordIndex(path)
+        keyword.sync(store, fresh=True)
+        return keyword
+    except sqlite3.DatabaseError as exc:
+        if keyword is not None:
+            keyword.close()
+        log.warning("keyword index %s was unreadable (%s): rebuilt from the vector store", path.name, exc)
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        part.unlink(missing_ok=True)
+    keyword = KeywordIndex(path)
+    keyword.sync(store, fresh=True)
+    return keyword
 
 
 def _keyword_path(settings: Settings) -> Path:

@@ -28,6 +28,7 @@ from assistant.models import Answer, BriefRef, Passage, SearchFilter, Sentence
 from assistant.retrieval import Retriever, Timings
 from assistant.text import question_language
 
+_UNDECODABLE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 MIN_KEPT_SHARE = 0.5  # below this share of verified sentences, a generated answer is replaced
 _NEAREST_DEPTH = 20  # passages searched for the nearest briefs a refusal names
@@ -333,7 +334,9 @@ class Assistant:
         return keyword is None or bool(keyword.search(question, 1, None))
 
     def clean(self, question: str) -> str:
-        """The question without control characters; empty or over-long questions are errors."""
+        """The question without control characters; empty, over-long or undecodable questions are
+        errors."""
+        require_text(question, "question")
         text = _tidy(question)
         if not text:
             raise QuestionError("the question is empty", hint="type a question about the briefs")
@@ -408,6 +411,16 @@ def _answer_passages(ranked: Sequence[Passage], top_k: int) -> list[Passage]:
             passages.append(p)
             briefs.append(p.doc_id)
     return passages
+
+
+def require_text(text: str, what: str) -> None:
+    """Invalid UTF-8 from a terminal (kept as lone surrogates) or a lone surrogate sent to the API is
+    a usage error, not a traceback from deep in the tokenizer."""
+    if _UNDECODABLE.search(text):
+        raise QuestionError(
+            f"the {what} holds bytes that are not UTF-8 text",
+            hint=f"retype the {what}, or save it as UTF-8 before pasting it",
+        )
 
 
 def _tidy(question: str) -> str:

@@ -90,7 +90,9 @@ class Retriever:
         if self.mode in ("hybrid", "keyword") and self.keyword is not None:
             start = time.perf_counter()
             self.keyword.sync(self.store)
-            lexical = self.keyword.search(query, n, flt)
+            # The keyword index is derived data: its hits count only as the store's committed chunks.
+            hits = self.keyword.search(query, n, flt)
+            lexical = [(cid, score) for cid, score in hits if self.store.is_committed(cid)]
             t.keyword_ms += _ms(start)
         routed: list[tuple[str, float]] = []
         route_weight = 0.0

@@ -378,6 +378,10 @@ class Store:
                 out.append((cid, 1.0 - float(dist)))
         return out[:n]
 
+    def is_committed(self, chunk_id: str) -> bool:
+        """Whether a chunk id (from another index) belongs to its brief's committed version."""
+        return _committed_doc(chunk_id, self.committed()) is not None
+
 
 def _committed_doc(record_id: str, committed: dict[str, str]) -> str | None:
     """The brief of a chunk or route id (`doc_id:hash:suffix`) when that hash is the committed one."""

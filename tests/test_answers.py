@@ -135,6 +135,12 @@ def test_overlong_questions_are_errors_and_control_characters_are_removed(briefs
         assistant.ask("housing " * 20_000)
     answer = assistant.ask("How many cities\x07 are classified as\x1b shrinking cities?")
     assert "\x07" not in answer.question and not answer.refused
+    undecodable = b"shrinking cities \xff\xfe".decode("utf-8", "surrogateescape")  # as argv gives it
+    for question in (undecodable, "shrinking \ud800 cities"):
+        with pytest.raises(QuestionError, match="question holds bytes that are not UTF-8 text"):
+            assistant.ask(question)
+        with pytest.raises(QuestionError, match="query holds bytes"):
+            briefs_library.search(question)
 
 
 def test_the_gate_set_holds_with_the_default_reader(briefs_library: Library) -> None:

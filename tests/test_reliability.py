@@ -10,11 +10,13 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -135,6 +137,56 @@ def build(corpus: Path, store: Path) -> dict[str, object]:
             "count": library.store.count(),
             "keyword_ids": keyword_ids,
         }
+
+
+def _keyword_state(library: Library) -> list[tuple[str, str]]:
+    db = library.keyword._db
+    return sorted(db.execute("SELECT c.chunk_id, f.tokens FROM chunks c JOIN fts f ON f.rowid = c.rowid"))
+
+
+@pytest.mark.parametrize("damage", ["rows deleted", "file truncated", "file overwritten"])
+def test_a_damaged_keyword_index_is_rebuilt_on_open(
+    tmp_path: Path, embedder: Embedder, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(tmp_path)
+    with Library.open(settings, write=True, embedder=embedder) as library:
+        library.ingest([CORPUS])
+        clean = _keyword_state(library)
+        path = library.keyword.path
+        hits = [p.doc_id for p in library.search("manufacturing innovation institutes")]
+    assert clean and hits[0] == "697"
+    if damage == "rows deleted":
+        with sqlite3.connect(path) as db:
+            rowids = [r[0] for r in db.execute("SELECT rowid FROM chunks WHERE doc_id = '697'")][:3]
+            db.executemany("DELETE FROM fts WHERE rowid = ?", [(r,) for r in rowids])
+            db.executemany("DELETE FROM chunks WHERE rowid = ?", [(r,) for r in rowids])
+    else:
+        for part in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            part.unlink(missing_ok=True)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 3] if damage == "file truncated" else b"not a database " * 500)
+    with caplog.at_level("WARNING"), Library.open(settings, embedder=embedder) as library:
+        assert _keyword_state(library) == clean  # the same rows as the clean build
+        assert library.search("manufacturing innovation institutes")[0].doc_id == "697"
+    assert any("keyword index" in r.getMessage() for r in caplog.records)  # one line says what happened
+    with caplog.at_level("WARNING"):
+        caplog.clear()
+        with Library.open(settings, embedder=embedder):
+            pass
+    assert not any("keyword index" in r.getMessage() for r in caplog.records)  # repaired for good
+
+
+def test_keyword_hits_count_only_as_committed_chunks(tmp_path: Path, embedder: Embedder) -> None:
+    settings = make_settings(tmp_path)
+    with Library.open(settings, write=True, embedder=embedder) as library:
+        library.ingest([CORPUS])
+        record = library.store.record("697")
+        assert record is not None
+        # The manifest names another version of vol.697 (as after a hand edit or a half-finished
+        # write): none of the chunks on disk is committed any more, in either index.
+        library.store._put_records([replace(record, sha256="0" * 64)])  # no new generation either
+    with Library.open(settings, embedder=embedder) as library:
+        assert library.search("manufacturing innovation institutes USA network hubs") == []
 
 
 @pytest.mark.slow
