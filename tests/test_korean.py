@@ -179,7 +179,9 @@ class RecordingModel(BaseChatModel):
 @pytest.mark.shared
 def test_language_model_is_asked_to_answer_in_the_question_language(mixed_library: Library) -> None:
     model = RecordingModel(reply="NOT IN BRIEFS")
-    mixed_library.assistant(ChatGenerator(model, name="recording")).ask("송하군의 빈집은 몇 호인가요?")
+    mixed_library.assistant(ChatGenerator(model, name="recording")).ask(
+        "빈집 정비가 늦어지는 이유는 무엇인가요?"
+    )
     system = str(model.seen[-1][0].content)
     assert "Answer in Korean" in system
 

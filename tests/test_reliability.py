@@ -176,6 +176,50 @@ def test_a_damaged_keyword_index_is_rebuilt_on_open(
     assert not any("keyword index" in r.getMessage() for r in caplog.records)  # repaired for good
 
 
+UPLOAD = """Policy Briefs
+TITLE {title}
+Volume vol.960 DATE 2024-0{n}-01 HIT 1
+
+{title}
+
+Park Test, Research Fellow, KRIHS
+
+(Current issue) {body}
+"""
+
+
+def test_concurrent_uploads_of_one_name_and_volume_keep_both(tmp_path: Path, embedder: Embedder) -> None:
+    """Two users upload `brief.txt`, both claiming vol.960, at the same moment through the app's own
+    upload handler: both briefs are kept, under ids told apart, and the two indexes agree."""
+    from assistant.ui.handlers import Handlers
+
+    settings = make_settings(tmp_path)
+    files = []
+    for n, (title, body) in enumerate(
+        [
+            ("Rooftop gardens for schools", "Green roofs on school buildings cool classrooms."),
+            ("Night buses for shift workers", "Night bus routes let hospital shift workers reach home."),
+        ],
+        start=1,
+    ):
+        folder = tmp_path / f"user{n}"
+        folder.mkdir()
+        (folder / "brief.txt").write_text(UPLOAD.format(title=title, body=body, n=n), encoding="utf-8")
+        files.append(str(folder / "brief.txt"))
+    with Library.open(settings, write=True, embedder=embedder) as library:
+        library.ingest([CORPUS])
+        handlers = Handlers(library)
+        with ThreadPoolExecutor(2) as pool:
+            messages = list(pool.map(lambda f: handlers.upload([f]), files))
+        ids = sorted(d for d in library.records() if d.startswith("960"))
+        assert len(ids) == 2 and all("✓" in m for m in messages), messages
+        for question, title in (("green roofs school classrooms", "Rooftop"), ("night bus shift", "Night")):
+            assert library.search(question)[0].title.startswith(title)
+        keyword_rows = library.keyword.count()
+        assert keyword_rows == library.store.count()
+        assert sum(r.chunks for r in library.records().values()) == keyword_rows
+
+
 def test_keyword_hits_count_only_as_committed_chunks(tmp_path: Path, embedder: Embedder) -> None:
     settings = make_settings(tmp_path)
     with Library.open(settings, write=True, embedder=embedder) as library:

@@ -101,6 +101,7 @@ def _chat_tab(h: Handlers) -> Any:
     turns = gr.State([])
     last_answer = gr.State(None)
     pending = gr.State("")  # the question being answered (the box is cleared as soon as it is sent)
+    run = gr.State("")  # the id of the answer in progress, for Stop
     with gr.Row():
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(label="Conversation", height=460, buttons=[], elem_id="chat")
@@ -136,49 +137,63 @@ def _chat_tab(h: Handlers) -> Any:
             sources = gr.HTML(_placeholder(), elem_id="sources")
 
     def take(text: str) -> Any:
-        """Clear the box and lock Ask while the answer runs."""
-        return text, "", gr.update(interactive=False), gr.update(interactive=True), ""
+        """Clear the box, lock Ask while the answer runs and give the answer its run id."""
+        return text, "", gr.update(interactive=False), gr.update(interactive=True), "", h.runs.start()
 
     def answer(
-        text: str, messages: Any, state: Any, vols: Any, since_: str, until_: str, context: bool
+        text: str, run_id: str, messages: Any, state: Any, vols: Any, since_: str, until_: str, context: bool
     ) -> Any:
-        update: ChatUpdate | None = None
+        # The answer unlocks Ask itself when it ends: a stopped answer's late end must not unlock the
+        # next one (a separate `.then` step would, as it reads the session's state when it runs).
+        busy = (gr.skip(), gr.skip())
         for update in h.chat(text, messages, state, vols, since_, until_, use_context=context):
-            yield _chat_outputs(update, h)
-        if update is None:  # an empty question: nothing was sent
-            yield (gr.skip(),) * 7
+            if h.runs.stopped(run_id):  # Stop already said so and unlocked Ask; the rest is dropped
+                return
+            yield (*_chat_outputs(update, h), *busy)
+        if not h.runs.stopped(run_id):
+            yield (*(gr.skip(),) * 7, gr.update(interactive=True), gr.update(interactive=False))
 
-    def answer_in_context(text: str, messages: Any, state: Any, vols: Any, since_: str, until_: str) -> Any:
-        yield from answer(text, messages, state, vols, since_, until_, True)
+    def answer_in_context(
+        text: str, run_id: str, messages: Any, state: Any, vols: Any, since_: str, until_: str
+    ) -> Any:
+        yield from answer(text, run_id, messages, state, vols, since_, until_, True)
 
-    def answer_alone(text: str, messages: Any, state: Any, vols: Any, since_: str, until_: str) -> Any:
-        yield from answer(text, messages, state, vols, since_, until_, False)
+    def answer_alone(
+        text: str, run_id: str, messages: Any, state: Any, vols: Any, since_: str, until_: str
+    ) -> Any:
+        yield from answer(text, run_id, messages, state, vols, since_, until_, False)
 
-    def stopped(messages: Any) -> Any:
+    def stopped(messages: Any, run_id: str) -> Any:
         """Stop pressed: the unfinished reply says so (nothing of it is kept in the conversation)."""
+        h.runs.stop(run_id)
         shown = list(messages or [])
         if shown and shown[-1].get("role") == "assistant":
             shown[-1] = {"role": "assistant", "content": "<span class='muted'>Stopped.</span>"}
+        elif shown and shown[-1].get("role") == "user":  # stopped before the first word
+            shown.append({"role": "assistant", "content": "<span class='muted'>Stopped.</span>"})
         return shown, gr.update(interactive=True), gr.update(interactive=False)
-
-    def idle() -> Any:
-        return gr.update(interactive=True), gr.update(interactive=False)
 
     outputs = [chatbot, turns, sources, last_answer, plain, fresh, download_all]
     common = [chatbot, turns, volumes, since, until]
+    answering = [*outputs, ask, stop]
     for trigger in (ask.click, question.submit):
-        started = trigger(take, [question], [pending, question, ask, stop, copied], queue=False)
-        running = started.then(answer_in_context, [pending, *common], outputs, api_visibility="private")
-        running.then(idle, None, [ask, stop], queue=False)
-        stop.click(stopped, [chatbot], [chatbot, ask, stop], cancels=[running], queue=False)
-    without = fresh.click(
-        lambda t: (t, gr.update(interactive=False), gr.update(interactive=True)),
+        started = trigger(take, [question], [pending, question, ask, stop, copied, run], queue=False)
+        started.then(  # "multiple": a question asked while a stopped answer winds down still runs
+            answer_in_context,
+            [pending, run, *common],
+            answering,
+            api_visibility="private",
+            trigger_mode="multiple",
+        )
+    fresh.click(
+        lambda t: (t, gr.update(interactive=False), gr.update(interactive=True), h.runs.start()),
         [pending],
-        [pending, ask, stop],
+        [pending, ask, stop, run],
         queue=False,
-    ).then(answer_alone, [pending, *common], outputs, api_visibility="private")
-    without.then(idle, None, [ask, stop], queue=False)
-    stop.click(stopped, [chatbot], [chatbot, ask, stop], cancels=[without], queue=False)
+    ).then(
+        answer_alone, [pending, run, *common], answering, api_visibility="private", trigger_mode="multiple"
+    )
+    stop.click(stopped, [chatbot, run], [chatbot, ask, stop], queue=False)
     last_answer.change(h.export_answer, last_answer, download, api_visibility="private")
     copy.click(None, [plain], [copied], js=COPY_JS)
     for reset in (new_chat.click, chatbot.clear):  # the chat's own bin icon forgets the turns too

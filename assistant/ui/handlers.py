@@ -12,8 +12,10 @@ import html
 import logging
 import re
 import shutil
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,11 +83,39 @@ def make_filter(volumes: list[str] | None, since: str | None, until: str | None)
     )
 
 
+class Runs:
+    """The chat's answers in progress, by run id, so that Stop ends one between two of its steps.
+
+    Stop is cooperative: the answer checks its run before every update it shows and ends quietly once
+    stopped. (Gradio's own `cancels=` left the session's next answer unshown in the browser.)
+    """
+
+    def __init__(self, remembered: int = 1000) -> None:
+        self._stopped: OrderedDict[str, None] = OrderedDict()
+        self._remembered = remembered
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def start() -> str:
+        return uuid.uuid4().hex
+
+    def stop(self, run: str) -> None:
+        with self._lock:
+            self._stopped[run] = None
+            while len(self._stopped) > self._remembered:
+                self._stopped.popitem(last=False)
+
+    def stopped(self, run: str) -> bool:
+        with self._lock:
+            return run in self._stopped
+
+
 class Handlers:
     """The UI's actions over one opened library."""
 
     def __init__(self, library: Library) -> None:
         self.library = library
+        self.runs = Runs()
         self.settings = library.settings
         self.assistant = library.assistant()
         self.data_dir = library.settings.data_dir.resolve()
