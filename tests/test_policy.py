@@ -16,7 +16,7 @@ from assistant.answering.policy import (
     Policy,
     load_policy,
 )
-from assistant.answering.reader import yes_probability
+from assistant.answering.reader import whole_sentences, yes_probability
 from assistant.errors import ConfigError
 from assistant.generation.evidence import answer_type_missing
 from assistant.runtime import TokenChoice
@@ -103,3 +103,13 @@ def test_the_fit_recovers_a_separable_rule_and_places_the_threshold_between_the_
     ]
     threshold = best_threshold(questions, [[0.8], [0.3]])
     assert 0.3 < threshold <= 0.8
+
+
+def test_a_rendered_line_cut_at_the_token_limit_ends_at_a_full_sentence() -> None:
+    cut = "연구소는 혁신 거점이다. 또한 지역 산업과 협력하여 새로운"
+    assert whole_sentences(cut) == "연구소는 혁신 거점이다."
+    assert whole_sentences("The institutes link research and") == "The institutes link research and …"
+    assert whole_sentences("The institutes link research and production.") == (
+        "The institutes link research and production."
+    )
+    assert whole_sentences("") == ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -121,9 +122,22 @@ class PromptedReader:
         system, user = self._render.render(
             language=name, question=question, brief=brief, quotes="\n".join(f"- {q}" for q in quotes)
         )
-        text = self._write(system, user, 80).strip().splitlines()
+        text = self._write(system, user, RENDER_TOKENS).strip().splitlines()
         line = text[0].strip().strip('"“”') if text else ""
-        return line or None
+        return whole_sentences(line) or None
+
+
+RENDER_TOKENS = 80  # about 12 s of writing on 2 cores; a longer line is cut at its last full sentence
+
+
+def whole_sentences(line: str) -> str:
+    """A written line that stopped at the token limit, cut back to its last full sentence (or marked
+    as cut with "…" when it has none), so that it never runs on into the quotes."""
+    line = line.strip()
+    if not line or line[-1] in ".!?。…":
+        return line
+    ends = [m.end() for m in re.finditer(r"[.!?。](?=\s|$)", line)]
+    return line[: ends[-1]] if ends else line.rstrip(",;: ") + " …"
 
 
 def local_reader(model: LocalModel | Callable[[], LocalModel]) -> PromptedReader:
