@@ -91,8 +91,7 @@ class Retriever:
             start = time.perf_counter()
             self.keyword.sync(self.store)
             # The keyword index is derived data: its hits count only as the store's committed chunks.
-            hits = self.keyword.search(query, n, flt)
-            lexical = [(cid, score) for cid, score in hits if self.store.is_committed(cid)]
+            lexical = self.store.only_committed(self.keyword.search(query, n, flt))
             t.keyword_ms += _ms(start)
         routed: list[tuple[str, float]] = []
         route_weight = 0.0

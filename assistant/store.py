@@ -378,9 +378,10 @@ class Store:
                 out.append((cid, 1.0 - float(dist)))
         return out[:n]
 
-    def is_committed(self, chunk_id: str) -> bool:
-        """Whether a chunk id (from another index) belongs to its brief's committed version."""
-        return _committed_doc(chunk_id, self.committed()) is not None
+    def only_committed(self, hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """The hits of another index (chunk id, score) whose chunk is of its brief's committed version."""
+        committed = self.committed()
+        return [(cid, score) for cid, score in hits if _committed_doc(cid, committed)]
 
 
 def _committed_doc(record_id: str, committed: dict[str, str]) -> str | None:
