@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index brief files or folders (default: corpus/)")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it again from scratch")
+    p.add_argument(
+        "--allow-near-duplicates",
+        action="store_true",
+        help="index new briefs even when most of their text repeats an indexed brief "
+        "(otherwise they are held back, reported, and the exit code is 1)",
+    )
     common(p)
 
     p = sub.add_parser("search", help="ranked passages for a query, with citations")
@@ -185,12 +191,16 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         Library.open(settings, write=True, purpose="assistant ingest") as library,
         _progress_bar(enabled=not args.json) as progress,
     ):
-        report = library.ingest(paths, progress=progress, rebuild=args.rebuild)
+        report = library.ingest(
+            paths, progress=progress, rebuild=args.rebuild, allow_near_duplicates=args.allow_near_duplicates
+        )
     if args.json:
         emit_json(report.to_dict())
     else:
         for warning in report.warnings:
             print(f"warning: {warning}", file=sys.stderr)
+        for held in (o for o in report.outcomes if o.status == "held"):
+            print(f"held: {held.path}: {held.message}", file=sys.stderr)
         for failure in report.failures:
             print(f"failed: {failure.message}", file=sys.stderr)
         print(report.summary())
@@ -375,7 +385,17 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     print(f"embedding model: {stats.embedding_model} ({stats.dimension} dimensions)")
     print(f"{stats.briefs} briefs, {stats.chunks} chunks ({stats.keyword_chunks} in the keyword index)")
     for r in stats.records:
-        print(f"  {r.label:>10}  {r.date or '----------'}  {r.chunks:>3} chunks  {r.source}: {r.title[:70]}")
+        state = {"indexed": "", "updating": "  [update pending]", "pending": "  [pending: not searchable]"}
+        print(
+            f"  {r.label:>10}  {r.date or '----------'}  {r.chunks:>3} chunks  {r.source}: {r.title[:70]}"
+            f"{state[r.state]}"
+        )
+    unfinished = [r for r in stats.records if r.pending]
+    if unfinished:
+        print(
+            f"{len(unfinished)} write(s) unfinished (a process was stopped mid-write); the next ingest, "
+            "removal or app start finishes them"
+        )
     return 0
 
 

@@ -41,6 +41,16 @@ class Settings(BaseSettings):
 
     # Reading and chunking
     max_file_mb: float = Field(20.0, gt=0, description="files larger than this are refused")
+    # Per-brief limits, far above any real brief (a policy brief runs to a few dozen pages and about
+    # 20-150 passages), so that one oversized upload cannot take the machine or crowd out the rest.
+    max_pages: int = Field(300, ge=1, description="PDFs with more pages are refused unread")
+    max_chunks: int = Field(2000, ge=1, description="briefs that split into more passages are refused")
+    near_duplicate: float = Field(
+        0.8,
+        gt=0,
+        le=1.0,
+        description="a new brief whose word sequences are this much an indexed brief's is held back",
+    )
     chunk_tokens: int = Field(
         200, ge=32, le=512, description="target chunk size in the embedding model's tokens"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 
@@ -33,6 +34,64 @@ class BriefReadError(AssistantError):
 
 class StoreError(AssistantError):
     """The index cannot be opened or written."""
+
+
+class StoreFullError(StoreError):
+    """The disk holding the index has no room for the write."""
+
+
+LOW_DISK_BYTES = 64_000_000  # below this much free space a failed write is taken for a full disk
+
+
+def storage_failure(
+    exc: BaseException, *, what: str, folder: Path | None, url: str | None = None
+) -> StoreError:
+    """The message for a store or index operation that failed underneath us.
+
+    `what` names the index (shown to the user), `folder` is where it lives on this machine (None for
+    a Chroma server) and `url` the server it talks to. A full disk and an unreachable server get their
+    own messages; anything else is named with the backend's own first line.
+    """
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if folder is not None:
+        probe = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        free = shutil.disk_usage(probe).free if probe is not None else None
+        if "disk is full" in text or "No space left" in text or (free is not None and free < LOW_DISK_BYTES):
+            room = f" ({free / 1e6:.1f} MB free)" if free is not None else ""
+            return StoreFullError(
+                f"the disk holding {what} is full{room}; the write stopped and nothing already "
+                "indexed was lost",
+                hint="free some space on that disk and run the same command again (it finishes the write)",
+            )
+    if url is not None and _looks_unreachable(exc):
+        return StoreError(
+            f"cannot reach the Chroma server at {url}",
+            hint="check that it is running (chroma run --host 127.0.0.1 --port PORT --path DIR) "
+            "and that ASSISTANT_CHROMA_URL names it",
+        )
+    return StoreError(
+        f"{what} failed: {text}",
+        hint="run the command again; if it repeats, rebuild the index "
+        "with assistant ingest --rebuild corpus/",
+    )
+
+
+def _looks_unreachable(exc: BaseException) -> bool:
+    chain: BaseException | None = exc
+    while chain is not None:
+        name = type(chain).__name__
+        if isinstance(chain, ConnectionError) or name in {
+            "ConnectError",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "RemoteProtocolError",
+            "ReadError",
+        }:
+            return True
+        if "could not connect" in str(chain).lower() or "connection refused" in str(chain).lower():
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return False
 
 
 class EmbeddingMismatchError(StoreError):

@@ -24,6 +24,7 @@ from assistant.embeddings import Embedder
 from assistant.errors import BriefReadError, UsageError
 from assistant.keyword import KeywordIndex
 from assistant.models import Brief, BriefRecord, Chunk
+from assistant.sketch import Sketch, SketchIndex
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # done, total, current file
 _EMBED_GROUP = 256  # chunks embedded together, across briefs, so batches stay full
 ROUTE_CHARS = 600  # characters of a brief that its multilingual route embeds (see `route_text`)
+STATUSES = ("added", "updated", "unchanged", "removed", "held", "failed")
 
 
 @dataclass
@@ -38,7 +40,7 @@ class Outcome:
     """What happened to one file (or, for removals, one previously indexed brief)."""
 
     path: str
-    status: str  # added | updated | unchanged | removed | failed
+    status: str  # added | updated | unchanged | removed | held (a near-duplicate) | failed
     doc_id: str | None = None
     chunks: int = 0
     message: str = ""
@@ -61,12 +63,10 @@ class IngestReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failures else 0
+        return 1 if self.failures or self.count("held") else 0
 
     def summary(self) -> str:
-        counts = ", ".join(
-            f"{self.count(s)} {s}" for s in ("added", "updated", "unchanged", "removed", "failed")
-        )
+        counts = ", ".join(f"{self.count(s)} {s}" for s in STATUSES if s != "held" or self.count(s))
         return (
             f"ingest: {counts}; {self.total_chunks} chunks in the index, "
             f"{self.embedded} embedded in this run; {self.seconds:.1f} s"
@@ -75,7 +75,7 @@ class IngestReport:
     def to_dict(self) -> dict[str, object]:
         return {
             "summary": self.summary(),
-            "counts": {s: self.count(s) for s in ("added", "updated", "unchanged", "removed", "failed")},
+            "counts": {s: self.count(s) for s in STATUSES},
             "chunks": self.total_chunks,
             "embedded": self.embedded,
             "seconds": round(self.seconds, 3),
@@ -138,8 +138,13 @@ def ingest(
     router: Embedder | None = None,
     progress: Progress | None = None,
     rebuild: bool = False,
+    allow_near_duplicates: bool = False,
 ) -> IngestReport:
-    """Bring the index in line with the given files and folders; see the module docstring."""
+    """Bring the index in line with the given files and folders; see the module docstring.
+
+    A new brief that mostly repeats an indexed one (`settings.near_duplicate` of its text) is held
+    back, not indexed, unless `allow_near_duplicates`; a brief over the page or passage limit fails.
+    """
     started = time.perf_counter()
     files, roots, bad = discover(paths)
     if rebuild:
@@ -152,6 +157,11 @@ def ingest(
     by_path = {r.path: r for r in records.values()}
     by_hash = {r.sha256: r for r in records.values() if r.sha256 and os.path.exists(r.path)}
     claimed: dict[str, str] = {r.doc_id: r.path for r in records.values()}
+    queued: dict[str, BriefRecord] = {}  # records of this run not yet written
+    sketches = SketchIndex()  # briefs indexed before sketches were kept have none and are not compared
+    for r in records.values():
+        if r.sketch and r.sha256:
+            sketches.add(r.doc_id, Sketch.load(r.sketch, r.runs))
     batch: list[_Pending] = []
     batch_chunks = 0  # chunks in `batch`
     max_bytes = int(settings.max_file_mb * 1_000_000)
@@ -173,23 +183,41 @@ def ingest(
                 message = f"already indexed as {twin.label} ({Path(twin.path).name}), unchanged"
                 report.outcomes.append(Outcome(abspath, "unchanged", twin.doc_id, twin.chunks, message))
                 continue
-            brief = parse_brief(data, path)
+            brief = parse_brief(data, path, max_pages=settings.max_pages)
+            chunks = _split(brief, digest, settings, embedder)
+            if len(chunks) > settings.max_chunks:
+                raise BriefReadError(
+                    path,
+                    f"{len(chunks):,} passages is over the limit of {settings.max_chunks:,} passages a brief "
+                    "(a policy brief makes 20 to 150)",
+                    hint="index the brief itself rather than a collection, or raise ASSISTANT_MAX_CHUNKS",
+                )
         except BriefReadError as exc:
             report.outcomes.append(Outcome(abspath, "failed", message=str(exc)))
             log.info("%s", exc)
             continue
-        brief = _unique_id(brief, abspath, claimed, report.warnings)
+        sketch = Sketch.of(brief.text)
+        if not allow_near_duplicates and (old is None or old.pending):
+            near, share = sketches.nearest(sketch, skip=old.doc_id if old else "")
+            twin_record = queued.get(near or "") or records.get(near or "")
+            if twin_record is not None and share >= settings.near_duplicate:
+                message = (
+                    f"held back: {share:.0%} of its text repeats {twin_record.label} "
+                    f"({Path(twin_record.path).name}); add it anyway with --allow-near-duplicates "
+                    "(in the app: tick “Add near-duplicates too” and upload again)"
+                )
+                report.outcomes.append(Outcome(abspath, "held", twin_record.doc_id, len(chunks), message))
+                continue
+        unique = _unique_id(brief, abspath, claimed, report.warnings)
+        if unique.doc_id != brief.doc_id:  # chunk ids carry the doc id
+            chunks = _split(unique, digest, settings, embedder)
+        brief = unique
         claimed[brief.doc_id] = abspath
-        chunks = chunk_brief(
-            brief,
-            digest,
-            embedder.count_tokens,
-            chunk_tokens=settings.chunk_tokens,
-            model_max_tokens=embedder.max_tokens,
-        )
         previous = records.get(brief.doc_id)
-        record = _record(brief, abspath, digest, len(chunks), len(data), signature)
+        record = _record(brief, abspath, digest, len(chunks), len(data), signature, sketch)
         by_hash[digest] = record
+        queued[record.doc_id] = record
+        sketches.add(record.doc_id, sketch)
         status = "updated" if old or previous else "added"
         replaces = old.doc_id if old and old.doc_id != brief.doc_id else None
         batch.append(_Pending(record, chunks, Outcome(abspath, status, brief.doc_id, len(chunks)), replaces))
@@ -237,16 +265,17 @@ def _write(
     vectors = embedder.embed_passages(unique)
     row = {text: i for i, text in enumerate(unique)}
     report.embedded += len(unique)
+    # While pending, a record keeps describing what search returns: the committed older version,
+    # or (a new brief) nothing, with the size of the write in progress.
     store.mark_pending(
         [
-            dataclasses.replace(
-                p.record,
-                sha256=records[p.record.doc_id].sha256 if p.record.doc_id in records else "",
-                pending=p.record.sha256,
-            )
+            dataclasses.replace(records[p.record.doc_id], pending=p.record.sha256)
+            if p.record.doc_id in records and records[p.record.doc_id].sha256
+            else dataclasses.replace(p.record, sha256="", pending=p.record.sha256)
             for p in batch
         ]
     )
+    log.info("writing %d passages of %s (pending until committed)", len(texts), _names(batch))
     chunks = [c for p in batch for c in p.chunks]
     store.write_chunks(chunks, vectors[[row[t] for t in texts]])
     if router is not None:  # one multilingual vector per brief, for questions in another language
@@ -264,6 +293,69 @@ def _write(
             store.remove(pending.replaces)
             del records[pending.replaces]
         report.outcomes.append(pending.outcome)
+
+
+def _names(batch: list[_Pending]) -> str:
+    names = [f"{p.record.label} ({Path(p.record.path).name})" for p in batch[:3]]
+    return ", ".join(names) + (f" and {len(batch) - 3} more" if len(batch) > 3 else "")
+
+
+def finish_pending(
+    *,
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    keyword: KeywordIndex | None = None,
+    router: Embedder | None = None,
+) -> list[str]:
+    """Finish the writes an earlier process left pending (it was killed, or its disk filled up).
+
+    A brief whose file is still there with the bytes being written is rolled forward (indexed
+    again: chunk ids are deterministic, so the chunks already written are overwritten, not doubled);
+    otherwise it is rolled back: the unfinished version's chunks are deleted and the record goes back
+    to the committed version, or away if there was none. Returns one line per brief for the log.
+    """
+    lines: list[str] = []
+    forward: list[Path] = []
+    for record in store.records().values():
+        if not record.pending:
+            continue
+        name = f"{record.label} ({Path(record.path).name})"
+        if _file_hash(record.path) == record.pending:
+            forward.append(Path(record.path))
+            continue
+        store.drop_version(record.doc_id, record.pending)
+        if record.sha256:
+            store.commit([dataclasses.replace(record, pending="")])
+            lines.append(f"{name}: an interrupted update was rolled back; the indexed version is unchanged")
+        else:
+            store.remove(record.doc_id)
+            lines.append(f"{name}: an interrupted write was rolled back (its file is gone or has changed)")
+    if forward:
+        report = ingest(
+            forward, settings=settings, store=store, embedder=embedder, keyword=keyword, router=router
+        )
+        for outcome in report.outcomes:
+            name = Path(outcome.path).name
+            if outcome.status == "failed":
+                lines.append(f"{name}: an interrupted write could not be finished: {outcome.message}")
+            else:
+                lines.append(
+                    f"{outcome.doc_id} ({name}): an interrupted write was finished, {outcome.chunks} chunks"
+                )
+    elif lines and keyword is not None:
+        keyword.sync(store, fresh=True)
+    for line in lines:
+        log.warning("%s", line)
+    return lines
+
+
+def _file_hash(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def route_text(chunks: list[Chunk]) -> str:
@@ -293,7 +385,19 @@ def _unique_id(brief: Brief, abspath: str, claimed: dict[str, str], warnings: li
     return dataclasses.replace(brief, doc_id=candidate)
 
 
-def _record(brief: Brief, path: str, digest: str, chunks: int, size: int, signature: str) -> BriefRecord:
+def _split(brief: Brief, digest: str, settings: Settings, embedder: Embedder) -> list[Chunk]:
+    return chunk_brief(
+        brief,
+        digest,
+        embedder.count_tokens,
+        chunk_tokens=settings.chunk_tokens,
+        model_max_tokens=embedder.max_tokens,
+    )
+
+
+def _record(
+    brief: Brief, path: str, digest: str, chunks: int, size: int, signature: str, sketch: Sketch | None = None
+) -> BriefRecord:
     return BriefRecord(
         doc_id=brief.doc_id,
         volume=brief.volume,
@@ -308,6 +412,8 @@ def _record(brief: Brief, path: str, digest: str, chunks: int, size: int, signat
         size=size,
         signature=signature,
         indexed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        sketch=sketch.hashes if sketch else (),
+        runs=sketch.runs if sketch else 0,
     )
 
 

@@ -169,7 +169,7 @@ class KeywordIndex:
         stale = [d for d in have if d not in committed]  # changed briefs are replaced by `_insert`
         missing = [d for d, h in committed.items() if have.get(d) != h]
         if fresh:  # on open and after a write: rows lost from this file are re-read from the store
-            expected = {r.doc_id: r.chunks for r in store.records().values() if r.sha256 and not r.pending}
+            expected = {r.doc_id: r.chunks for r in store.records().values() if r.sha256}
             damaged = [d for d, n in expected.items() if d not in missing and counts.get(d, 0) != n]
             if damaged:
                 log.warning("keyword index %s lacked rows of %d brief(s)", self.path.name, len(damaged))

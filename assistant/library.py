@@ -23,7 +23,7 @@ from assistant.embeddings import E5Embedder, Embedder, make_embeddings, make_rou
 from assistant.errors import StoreError
 from assistant.generation import Generator, make_generator
 from assistant.generation.llm import ChatGenerator
-from assistant.ingest import IngestReport, Progress, ingest
+from assistant.ingest import IngestReport, Progress, finish_pending, ingest
 from assistant.keyword import KeywordIndex
 from assistant.locking import StoreLock
 from assistant.models import BriefRecord, Passage, SearchFilter
@@ -43,7 +43,12 @@ class Stats:
     chunks: int
     keyword_chunks: int
     disk_bytes: int | None
-    records: tuple[BriefRecord, ...]
+    records: tuple[BriefRecord, ...]  # every record, pending ones included (see BriefRecord.state)
+
+    @property
+    def pending(self) -> tuple[BriefRecord, ...]:
+        """Briefs whose write is unfinished: nothing of them is searchable yet."""
+        return tuple(r for r in self.records if r.state == "pending")
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -54,6 +59,7 @@ class Stats:
             "chunks": self.chunks,
             "keyword_chunks": self.keyword_chunks,
             "disk_bytes": self.disk_bytes,
+            "pending": [r.doc_id for r in self.records if r.pending],
             "records": [r.to_dict() for r in self.records],
         }
 
@@ -76,7 +82,9 @@ class Library:
         self.store = store
         self.keyword = keyword
         self._lock = lock
-        self._writing = threading.Lock()  # one write at a time within this process (the app's users)
+        # One write at a time within this process (the app's users); re-entrant, so that a caller
+        # holding it (an upload that said "queued" while it waited) can call `ingest`.
+        self._writing = threading.RLock()
         self._judge: Judge | None = None
         self.retriever = Retriever(
             store,
@@ -162,11 +170,43 @@ class Library:
         self.scorer.embed_sentences(["warm-up"])
         self.judge().warm_up()  # loads the reader's model
 
+    def finish_pending(self) -> list[str]:
+        """Roll writes an earlier process left unfinished forward or back (see `ingest.finish_pending`)."""
+        with self._writing:
+            return self._finish_pending()
+
+    def _finish_pending(self) -> list[str]:
+        if self._lock is None:
+            # On a Chroma server other replicas may be writing right now: a pending record there is
+            # finished by the ingest that names its file again, never guessed at from here.
+            return []
+        return finish_pending(
+            settings=self.settings,
+            store=self.store,
+            embedder=self.embedder,
+            keyword=self.keyword,
+            router=self.router,
+        )
+
+    def claim_writes(self, *, blocking: bool = True) -> bool:
+        """Take this process's write turn (False when `blocking` is off and another write runs).
+        Release it with `release_writes` in the same thread."""
+        return self._writing.acquire(blocking=blocking)
+
+    def release_writes(self) -> None:
+        self._writing.release()
+
     def ingest(
-        self, paths: list[Path], *, progress: Progress | None = None, rebuild: bool = False
+        self,
+        paths: list[Path],
+        *,
+        progress: Progress | None = None,
+        rebuild: bool = False,
+        allow_near_duplicates: bool = False,
     ) -> IngestReport:
         with self._writing:
-            return ingest(
+            finished = [] if rebuild else self._finish_pending()
+            report = ingest(
                 paths,
                 settings=self.settings,
                 store=self.store,
@@ -175,7 +215,10 @@ class Library:
                 router=self.router,
                 progress=progress,
                 rebuild=rebuild,
+                allow_near_duplicates=allow_near_duplicates,
             )
+            report.warnings[:0] = finished
+            return report
 
     def search(
         self,
@@ -192,6 +235,7 @@ class Library:
 
     def remove(self, doc_id: str) -> BriefRecord | None:
         with self._writing:
+            self._finish_pending()
             record = self.store.record(doc_id)
             if record is not None:
                 self.store.remove(doc_id)
@@ -223,7 +267,7 @@ class Library:
             location=store_location(self.settings),
             embedding_model=self.embedder.name,
             dimension=self.embedder.dimension,
-            briefs=len(records),
+            briefs=sum(1 for r in records if r.state != "pending"),
             chunks=self.store.count(),
             keyword_chunks=self.keyword.count(),
             disk_bytes=None if self.settings.chroma_url else _folder_size(self.settings.store_dir),

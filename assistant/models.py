@@ -207,8 +207,10 @@ class Answer:
 class BriefRecord:
     """What the index remembers about one brief: the manifest entry, written after its chunks.
 
-    `pending` holds the content hash of a write in progress; a record with a pending hash was
-    interrupted and is finished (or rolled forward) by the next ingest.
+    `pending` holds the content hash of a write in progress. While it is set, the other fields
+    describe the version search returns (none, for a brief never committed: `sha256` is empty); a
+    record still pending when no write runs was interrupted, and the next write or app start rolls
+    it forward (its file is there, unchanged) or back (see `ingest.finish_pending`).
     """
 
     doc_id: str
@@ -225,13 +227,24 @@ class BriefRecord:
     signature: str
     indexed_at: str
     pending: str = ""
+    sketch: tuple[int, ...] = ()  # the text's bottom-k sketch, for near-duplicate checks (`sketch.py`)
+    runs: int = 0  # distinct runs of words the sketch was taken over
 
     @property
     def label(self) -> str:
         return f"vol.{self.volume}" if self.volume else self.doc_id
 
+    @property
+    def state(self) -> str:
+        """indexed | updating (an older version is searchable) | pending (nothing searchable yet)."""
+        if not self.pending:
+            return "indexed"
+        return "updating" if self.sha256 else "pending"
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = {**asdict(self), "state": self.state}
+        del data["sketch"], data["runs"]  # internal: 256 hashes mean nothing to a reader of stats
+        return data
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from assistant.briefs.metadata import date_key, volume_key
 from assistant.config import Settings
-from assistant.errors import EmbeddingMismatchError, StoreError
+from assistant.errors import EmbeddingMismatchError, StoreError, storage_failure
 from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
 
 log = logging.getLogger(__name__)
@@ -57,26 +58,34 @@ class Store:
         self.model_name = model_name
         self.dimension = dimension
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        if settings.chroma_url:
-            url = urlparse(settings.chroma_url)
-            headers = {}
-            if settings.chroma_token:
-                headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
-            self._client = chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                headers=headers,
-                settings=chroma_settings,
-            )
-        else:
-            folder = settings.store_dir / "chroma"
-            if not create and not folder.exists():
-                raise StoreError(
-                    f"there is no index in {settings.store_dir}",
-                    hint="build it first: assistant ingest corpus/ (or make run)",
+        folder = None if settings.chroma_url else settings.store_dir / "chroma"
+        self._explain = _Explainer(self.location, folder, settings.chroma_url)
+        try:
+            if settings.chroma_url:
+                url = urlparse(settings.chroma_url)
+                headers = {}
+                if settings.chroma_token:
+                    headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
+                client = chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1",
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    headers=headers,
+                    settings=chroma_settings,
                 )
-            self._client = chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+            else:
+                assert folder is not None
+                if not create and not folder.exists():
+                    raise StoreError(
+                        f"there is no index in {settings.store_dir}",
+                        hint="build it first: assistant ingest corpus/ (or make run)",
+                    )
+                client = chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise self._explain(exc) from exc
+        self._client: Any = _Guarded(client, self._explain)
         self._chunks, self._manifest = self._open_collections(create)
         self._routes: Any = None
         self._doc_language: dict[str, str] = {}
@@ -113,7 +122,7 @@ class Store:
             chunks = self._client.get_collection(self._names["chunks"], embedding_function=None)
             self._check_model(chunks.metadata or {})
         manifest = self._client.get_or_create_collection(self._names["manifest"], embedding_function=None)
-        return chunks, manifest
+        return _Guarded(chunks, self._explain), _Guarded(manifest, self._explain)
 
     def _check_model(self, meta: dict[str, Any]) -> None:
         layout = meta.get("layout")
@@ -206,6 +215,13 @@ class Store:
                 metadatas=[_chunk_metadata(c) for c in part],
             )
 
+    def drop_version(self, doc_id: str, content_hash: str) -> None:
+        """Delete the chunks (and route) of one version of a brief, as when rolling a write back."""
+        where = {"$and": [{"doc_id": doc_id}, {"brief_hash": content_hash}]}
+        self._chunks.delete(where=where)
+        if self._route_collection(create=False) is not None:
+            self._routes.delete(where=where)
+
     def drop_other_versions(self, doc_id: str, keep_hash: str) -> None:
         where = {"$and": [{"doc_id": doc_id}, {"brief_hash": {"$ne": keep_hash}}]}
         self._chunks.delete(where=where)
@@ -216,13 +232,22 @@ class Store:
     def _route_collection(self, *, create: bool, model: str = "", dimension: int = 0) -> Any:
         if self._routes is None:
             if self._names["routes"] in self._collection_names():
-                self._routes = self._client.get_collection(self._names["routes"], embedding_function=None)
+                self._routes = _Guarded(
+                    self._client.get_collection(self._names["routes"], embedding_function=None), self._explain
+                )
             elif create:
-                self._routes = self._client.create_collection(
-                    self._names["routes"],
-                    embedding_function=None,
-                    configuration={"hnsw": {"space": "cosine"}},
-                    metadata={"embedding_model": model, "embedding_dim": dimension, "layout": LAYOUT_VERSION},
+                self._routes = _Guarded(
+                    self._client.create_collection(
+                        self._names["routes"],
+                        embedding_function=None,
+                        configuration={"hnsw": {"space": "cosine"}},
+                        metadata={
+                            "embedding_model": model,
+                            "embedding_dim": dimension,
+                            "layout": LAYOUT_VERSION,
+                        },
+                    ),
+                    self._explain,
                 )
         return self._routes
 
@@ -382,6 +407,41 @@ class Store:
         """The hits of another index (chunk id, score) whose chunk is of its brief's committed version."""
         committed = self.committed()
         return [(cid, score) for cid, score in hits if _committed_doc(cid, committed)]
+
+
+class _Explainer:
+    """Turns a failure inside chromadb into a StoreError that says what and where."""
+
+    def __init__(self, location: str, folder: Path | None, url: str | None) -> None:
+        self.location, self.folder, self.url = location, folder, url
+
+    def __call__(self, exc: BaseException) -> StoreError:
+        return storage_failure(
+            exc, what=f"the vector store at {self.location}", folder=self.folder, url=self.url
+        )
+
+
+class _Guarded:
+    """A chromadb client or collection whose calls raise StoreError instead of the backend's errors."""
+
+    def __init__(self, target: Any, explain: _Explainer) -> None:
+        self._target = target
+        self._explain_failure = explain
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attr(*args, **kwargs)
+            except StoreError:
+                raise
+            except Exception as exc:
+                raise self._explain_failure(exc) from exc
+
+        return call
 
 
 def _committed_doc(record_id: str, committed: dict[str, str]) -> str | None:

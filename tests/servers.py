@@ -45,19 +45,22 @@ def wait_for_http(
 
 
 def start_app(
-    store: Path | None, data: Path, timeout: float = 120, **env: str
+    store: Path | None, data: Path, timeout: float = 120, *, log: Path | None = None, **env: str
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """`assistant serve` on a free port; returns the process and its base URL (no trailing slash)."""
+    """`assistant serve` on a free port; returns the process and its base URL (no trailing slash).
+    With `log`, the server logs at INFO level into that file."""
     port = free_port()
     values = {**os.environ, "ASSISTANT_DATA_DIR": str(data), **env}
     if store is not None:
         values["ASSISTANT_STORE_DIR"] = str(store)
-    process = subprocess.Popen(
-        [str(BIN / "assistant"), "serve", "--port", str(port)],
-        env=values,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    verbose = ["-v"] if log else []
+    with open(log, "ab") if log else open(os.devnull, "wb") as errors:
+        process = subprocess.Popen(
+            [str(BIN / "assistant"), *verbose, "serve", "--port", str(port)],
+            env=values,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/", process, timeout)

@@ -13,7 +13,10 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -431,3 +434,168 @@ def test_the_library_adds_refuses_and_removes_briefs(
     assert options and not any("vol.901" in o for o in options)
     other.close()
     person.close()
+
+
+# -- the write path through the running app: two uploads at once, and a server killed mid-upload -------
+def _brief_text(volume: int, title: str, topic: str, paragraphs: int) -> str:
+    """A brief of about `paragraphs` passages, each paragraph its own words and figures (so that no
+    brief made here repeats another's text)."""
+    seed = sum(map(ord, topic))
+    body = "\n\n".join(
+        f"{topic} survey {i}: district {(i * 7 + seed) % 97} counted {(i * 13 + seed) % 89} sites, "
+        f"{(i * 17 + seed) % 83} plans and {(i * 19 + seed) % 79} complaints; wave {i} of the {topic} "
+        f"panel found {(i * 23 + seed) % 71} changes. " * 8
+        for i in range(paragraphs)
+    )
+    return (
+        f"Policy Briefs\nTITLE {title}\nVolume vol.{volume} DATE 2024-06-01 HIT 1\n\n{title}\n"
+        f"Kim Test, Research Fellow, KRIHS\n\n□ {body}\n"
+    )
+
+
+WATCH_LOG = """() => {
+  window.seen = [];
+  setInterval(() => {
+    const v = document.querySelector('#library-log textarea')?.value || '';
+    if (v && window.seen.at(-1) !== v) window.seen.push(v);
+  }, 20);
+}"""
+
+
+def _log_value(page: Any) -> str:
+    return str(page.locator("#library-log textarea").input_value())
+
+
+def _index_state(store: Path) -> dict[str, object]:
+    from assistant.library import Library
+    from tests.conftest import make_settings
+
+    with Library.open(make_settings(store.parent, store_dir=store)) as library:
+        records = library.records()
+        vectors = sorted(cid for doc in records for cid in library.store.chunk_ids(doc))
+        keyword = sorted(r[0] for r in library.keyword._db.execute("SELECT chunk_id FROM chunks"))
+        return {
+            "briefs": sorted(records),
+            "states": sorted({r.state for r in records.values()}),
+            "chunk_ids": vectors,
+            "count": library.store.count(),
+            "manifest_chunks": sum(r.chunks for r in records.values()),
+            "keyword_ids": keyword,
+        }
+
+
+def test_two_people_upload_one_name_at_once_and_both_briefs_are_kept(
+    browser: Any, briefs_index: Settings, tmp_path: Path
+) -> None:
+    """Two people upload `brief.txt`, both claiming vol.960, within a moment of each other: the second
+    waits its turn (its log says "queued"), both are told "added", and the index holds both briefs
+    with its vector and keyword sides agreeing (no orphan vectors)."""
+    shutil.copytree(briefs_index.store_dir, tmp_path / "store")
+    process, url = start_app(tmp_path / "store", tmp_path / "data")
+    files = []
+    for n, (title, topic) in enumerate([("Ferry timetables", "ferry"), ("Library hours", "library")]):
+        folder = tmp_path / f"person{n}"
+        folder.mkdir()
+        (folder / "brief.txt").write_text(
+            _brief_text(960, title, topic, 160 if n == 0 else 3), encoding="utf-8"
+        )
+        files.append(folder / "brief.txt")
+    try:
+        people = [Session(browser, url + "/", tmp_path) for _ in files]
+        for person in people:
+            person.tab("Library")
+            person.page.locator("#library-summary").get_by_text("8 briefs").wait_for(timeout=WAIT)
+            # Every value the log box takes, so that a "queued" shown for a moment is seen.
+            person.page.evaluate(WATCH_LOG)
+        for person, file in zip(people, files, strict=True):
+            person.page.locator("#uploads input[type=file]").set_input_files(str(file))
+        deadline = time.monotonic() + WAIT / 1000
+        while not all("brief.txt:" in _log_value(p.page) for p in people):
+            assert time.monotonic() < deadline, [p.page.evaluate("() => window.seen") for p in people]
+            time.sleep(0.2)
+        logs = [_log_value(p.page) for p in people]
+        seen = [v for p in people for v in p.page.evaluate("() => window.seen")]
+        added = sorted(m.group(1) for log in logs for m in re.finditer(r"✓ brief\.txt: added: (\S+),", log))
+        assert added == ["960", "960~brief"], logs
+        assert any("⏳ queued: another upload is being indexed; brief.txt follows it" in v for v in seen), (
+            seen
+        )
+        people[0].page.reload()
+        people[0].tab("Library")
+        people[0].page.locator("#library-summary").get_by_text("10 briefs").wait_for(timeout=WAIT)
+        for person in people:
+            person.close()
+    finally:
+        stop(process)
+    state = _index_state(tmp_path / "store")
+    assert {"960", "960~brief"} <= set(state["briefs"])  # type: ignore[call-overload]
+    assert state["chunk_ids"] == state["keyword_ids"]
+    assert state["count"] == state["manifest_chunks"] == len(state["chunk_ids"])  # type: ignore[arg-type]
+
+
+def test_an_upload_killed_mid_write_is_pending_then_finished_on_restart(
+    browser: Any, briefs_index: Settings, tmp_path: Path
+) -> None:
+    """The server is killed (SIGKILL) while an upload's passages are being written: `stats` lists the
+    brief as pending, not indexed; the next start finishes the write, the Library tab and search show
+    it, and the index equals a clean build of the same briefs."""
+    import signal
+    import subprocess
+
+    shutil.copytree(briefs_index.store_dir, tmp_path / "store")
+    upload = tmp_path / "upload" / "harbour.txt"
+    upload.parent.mkdir()
+    upload.write_text(_brief_text(977, "Harbour dredging", "harbour", 200), encoding="utf-8")
+    log = tmp_path / "server.log"
+    process, url = start_app(tmp_path / "store", tmp_path / "data", log=log)
+    try:
+        person = Session(browser, url + "/", tmp_path)
+        person.tab("Library")
+        person.page.locator("#library-summary").get_by_text("8 briefs").wait_for(timeout=WAIT)
+        person.page.locator("#uploads input[type=file]").set_input_files(str(upload))
+        deadline = time.monotonic() + 300
+        while "(pending until committed)" not in log.read_text(encoding="utf-8", errors="replace"):
+            assert time.monotonic() < deadline and process.poll() is None, log.read_text()[-2000:]
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        person.close()
+    finally:
+        if process.poll() is None:
+            stop(process)
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(tmp_path / "store")}
+    assistant = Path(sys.executable).parent / "assistant"
+    shown = subprocess.run([str(assistant), "stats"], capture_output=True, text=True, env=env, timeout=120)
+    assert "vol.977" in shown.stdout and "[pending: not searchable]" in shown.stdout, shown.stdout
+    assert "8 briefs" in shown.stdout and "1 write(s) unfinished" in shown.stdout
+
+    process, url = start_app(tmp_path / "store", tmp_path / "data", timeout=300, log=log)
+    try:
+        person = Session(browser, url + "/", tmp_path)
+        person.tab("Library")
+        person.page.locator("#library-summary").get_by_text("9 briefs").wait_for(timeout=WAIT)
+        assert "unfinished" not in person.page.locator("#library-summary").inner_text()
+        assert "Harbour dredging" in person.page.locator("#library-table").inner_text()
+        person.tab("Search")
+        person.page.locator("#search-query textarea, #search-query input").first.fill(
+            "harbour panel survey 5"
+        )
+        person.page.locator("#search-button").click()
+        person.page.locator("#search-status").get_by_text("passages").wait_for(timeout=WAIT)
+        assert "vol.977" in _rows(person.page)[0][2], _rows(person.page)[:2]
+        person.close()
+    finally:
+        stop(process)
+    assert "an interrupted write was finished" in log.read_text(encoding="utf-8")
+
+    clean = tmp_path / "clean"
+    shutil.copytree(briefs_index.store_dir, clean / "store")
+    done = subprocess.run(
+        [str(assistant), "ingest", str(upload)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ASSISTANT_STORE_DIR": str(clean / "store")},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _index_state(tmp_path / "store") == _index_state(clean / "store")

@@ -157,10 +157,11 @@ def test_a_second_writer_stops_within_the_timeout(
         Library.open(settings, write=True, embedder=embedder)
 
 
-def test_interrupted_write_is_invisible_then_rolled_forward(
+def test_interrupted_update_is_invisible_then_rolled_back(
     settings: Settings, embedder: Embedder, folder: Path
 ) -> None:
-    """Simulates a crash after the chunks of a new version were written but before the commit."""
+    """A crash after a new version's chunks were written but before the commit, where the file no
+    longer holds those bytes: the next write drops the unfinished version and keeps the indexed one."""
     ingest(settings, embedder, folder)
     with Library.open(settings, write=True, embedder=embedder) as library:
         record = library.records()["901"]
@@ -189,12 +190,66 @@ def test_interrupted_write_is_invisible_then_rolled_forward(
         library.store.write_chunks([chunk], embedder.embed_passages(["GHOST TEXT about rivers"]))
         library.store.invalidate()
         assert not any("GHOST" in p.text for p in library.search("GHOST TEXT about rivers", k=10))
-    report, _ = ingest(settings, embedder, folder)
-    assert report.count("updated") == 1  # the pending brief is redone
+        stats = library.stats()
+        assert stats.briefs == 3 and [r.state for r in stats.records if r.doc_id == "901"] == ["updating"]
+    report, stats = ingest(settings, embedder, folder)
+    assert report.count("unchanged") == 3 and report.embedded == 0
+    assert any("vol.901 (a.txt): an interrupted update was rolled back" in w for w in report.warnings)
+    assert stats.pending == () and all(r.state == "indexed" for r in stats.records)
     with Library.open(settings, embedder=embedder) as library:
         assert library.store.chunk_ids("901") == [
             f"901:{record.sha256[:12]}:{i:04d}" for i in range(record.chunks)
         ]
+        assert library.keyword.count() == library.store.count()
+
+
+def test_interrupted_new_brief_is_listed_as_pending_then_rolled_forward(
+    settings: Settings, embedder: Embedder, folder: Path, tmp_path: Path
+) -> None:
+    """A new brief whose write stopped half way: listed as pending (not counted, not searchable, not
+    offered as a filter); the next write finishes it, and the index equals a clean build."""
+    import hashlib
+    from dataclasses import replace
+
+    from assistant.briefs import parse_brief
+    from assistant.chunking import chunk_brief, chunker_signature
+    from assistant.ingest import _record
+
+    ingest(settings, embedder, folder)
+    extra = tmp_path / "later" / "c.txt"
+    extra.parent.mkdir()
+    extra.write_text(brief(903, "Cold roofs", "White roofs reflect sunlight and cool buildings."))
+    data = extra.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    parsed = parse_brief(data, extra)
+    with Library.open(settings, write=True, embedder=embedder) as library:
+        chunks = chunk_brief(
+            parsed,
+            digest,
+            embedder.count_tokens,
+            chunk_tokens=settings.chunk_tokens,
+            model_max_tokens=embedder.max_tokens,
+        )
+        signature = chunker_signature(settings.chunk_tokens, embedder.name)
+        record = _record(parsed, str(extra), digest, len(chunks), len(data), signature)
+        # The steps `ingest._write` takes, stopped before the commit: marked pending, half written.
+        library.store.mark_pending([replace(record, sha256="", pending=digest)])
+        half = chunks[: max(1, len(chunks) // 2)]
+        library.store.write_chunks(half, embedder.embed_passages([c.text for c in half]))
+    with Library.open(settings, embedder=embedder) as library:
+        stats = library.stats()
+        assert stats.briefs == 3 and [r.doc_id for r in stats.pending] == ["903"]
+        assert stats.to_dict()["pending"] == ["903"]
+        assert library.search("white roofs reflect sunlight cool buildings")[0].doc_id != "903"
+    report, stats = ingest(settings, embedder, folder)  # the next write finishes it
+    assert any("903 (c.txt): an interrupted write was finished" in w for w in report.warnings), (
+        report.warnings
+    )
+    assert stats.briefs == 4 and stats.pending == ()
+    with Library.open(settings, embedder=embedder) as library:
+        assert library.search("white roofs reflect sunlight cool buildings")[0].doc_id == "903"
+        assert library.store.chunk_ids("903") == [c.chunk_id for c in chunks]
+        assert library.keyword.count() == library.store.count()
 
 
 def test_make_settings_helper_points_at_tmp(tmp_path: Path) -> None:

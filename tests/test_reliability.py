@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -15,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -71,7 +73,8 @@ def test_a_folder_of_bad_files_is_reported_file_by_file(tmp_path: Path) -> None:
     unreadable.write_text(page.replace("697", "904"))
     unreadable.chmod(0)
 
-    result = run("ingest", str(folder), "--json", store=tmp_path / "store")
+    # The same page under four volumes and encodings: near-duplicates on purpose, so confirmed up front.
+    result = run("ingest", str(folder), "--json", "--allow-near-duplicates", store=tmp_path / "store")
     report = json.loads(result.stdout)
     assert result.returncode == 1  # some failed, the rest went in
     failed = {Path(f["path"]).name: f["message"] for f in report["files"] if f["status"] == "failed"}
@@ -358,3 +361,173 @@ def test_eight_concurrent_chat_sessions(briefs_index: Settings, tmp_path: Path) 
         f"\n8 sessions x 3 questions: p50 {statistics.median(times) * 1000:.0f} ms, "
         f"p95 {times[int(0.95 * (len(times) - 1))] * 1000:.0f} ms"
     )
+
+
+# -- issue 15: one writer, limits, near-duplicates, a full disk, an unreachable server -----------------
+def test_an_upload_waits_its_turn_and_says_it_is_queued(tmp_path: Path, embedder: Embedder) -> None:
+    """While another write holds the library, an upload's first line says "queued"; it then runs."""
+    import threading
+
+    from assistant.ui.handlers import Handlers
+
+    folder = tmp_path / "user"
+    folder.mkdir()
+    upload = folder / "brief.txt"
+    upload.write_text(UPLOAD.format(title="Shade trees", body="Street trees shade bus stops.", n=1))
+    with Library.open(make_settings(tmp_path), write=True, embedder=embedder) as library:
+        library.ingest([CORPUS])
+        handlers = Handlers(library)
+        held, release = threading.Event(), threading.Event()
+
+        def other_writer() -> None:  # stands for a long upload in another session
+            library.claim_writes()
+            held.set()
+            release.wait(30)
+            library.release_writes()
+
+        writer = threading.Thread(target=other_writer)
+        writer.start()
+        held.wait(10)
+        steps = handlers.upload_steps([str(upload)])
+        first = next(steps)
+        assert "⏳ queued" in first and "brief.txt follows it" in first
+        release.set()
+        last = next(steps)
+        writer.join()
+        assert "✓ brief.txt: added: 960" in last
+        assert library.search("street trees shade bus stops")[0].doc_id == "960"
+
+
+def _long_brief(volume: int, paragraphs: int) -> str:
+    body = "\n\n".join(
+        f"Paragraph {i}: district {i * 7 % 97} reported {i * 13 % 89} new rental homes, "
+        f"{i * 17 % 83} bus routes and {i * 19 % 79} parks in survey round {i}, " * 6
+        for i in range(paragraphs)
+    )
+    return UPLOAD.format(title="A very long collection", body=body, n=1).replace("vol.960", f"vol.{volume}")
+
+
+def test_briefs_over_the_page_or_passage_limit_are_refused(tmp_path: Path) -> None:
+    """A PDF over ASSISTANT_MAX_PAGES is refused unread, a text over ASSISTANT_MAX_CHUNKS unembedded;
+    the message names the limit and the setting, and the index equals a clean build of the rest."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "vol697.txt", corpus / "vol697.txt")
+    clean = tmp_path / "clean" / "store"
+    assert run("ingest", str(corpus), store=clean).returncode == 0
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "collection.pdf").write_bytes(
+        make_pdf([[f"Page {n} of a long report on ports."] for n in range(9)])
+    )
+    (big / "collection.txt").write_text(_long_brief(971, 60), encoding="utf-8")
+    store = tmp_path / "limited" / "store"
+    assert run("ingest", str(corpus), store=store).returncode == 0
+    env = {
+        **os.environ,
+        "ASSISTANT_STORE_DIR": str(store),
+        "ASSISTANT_MAX_PAGES": "8",
+        "ASSISTANT_MAX_CHUNKS": "40",
+    }
+    result = subprocess.run(
+        [str(ASSISTANT), "ingest", str(big)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 1
+    assert "collection.pdf: 9 pages is over the limit of 8 pages a brief" in result.stderr
+    assert "ASSISTANT_MAX_PAGES" in result.stderr
+    assert re.search(r"collection\.txt: \d+ passages is over the limit of 40 passages a brief", result.stderr)
+    assert "ASSISTANT_MAX_CHUNKS" in result.stderr and "Traceback" not in result.stderr
+    assert build(corpus, store) == build(corpus, clean)
+
+
+def test_a_near_duplicate_is_held_back_until_confirmed(tmp_path: Path, embedder: Embedder) -> None:
+    """A copy of vol.697 with another volume number and one paragraph more is held back (CLI: exit 1
+    and the command that adds it; app: the checkbox); confirmed, it is indexed."""
+    from assistant.ui.handlers import Handlers
+
+    original = (CORPUS / "vol697.txt").read_text(encoding="utf-8")
+    copy = original.replace("697", "799") + "\n\nA closing note on next year's survey.\n"
+    assert copy != original
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "reissue.txt").write_text(copy, encoding="utf-8")
+    (folder / "other.txt").write_text(UPLOAD.format(title="Bike lanes", body="Bike lanes cut trips.", n=2))
+    store = tmp_path / "store"
+    assert run("ingest", str(CORPUS), store=store).returncode == 0
+    held = run("ingest", str(folder), store=store)
+    assert held.returncode == 1
+    assert re.search(
+        r"reissue\.txt: held back: \d+% of its text repeats vol\.697 \(vol697\.txt\)", held.stderr
+    )
+    assert "--allow-near-duplicates" in held.stderr and "1 held" in held.stdout and "1 added" in held.stdout
+    assert "799" not in json.loads(run("stats", "--json", store=store).stdout)["pending"]
+    with Library.open(make_settings(tmp_path, store_dir=store), write=True, embedder=embedder) as library:
+        assert "799" not in library.records()
+        handlers = Handlers(library)
+        upload = tmp_path / "upload" / "reissue.txt"
+        upload.parent.mkdir()
+        shutil.copy(folder / "reissue.txt", upload)
+        log = handlers.upload([str(upload)])
+        assert "⚠ reissue.txt: held back:" in log and "Add near-duplicates too" in log
+        assert not list((handlers.data_dir / "uploads").rglob("reissue.txt")), "a held upload is not kept"
+        log = handlers.upload([str(upload)], allow_near_duplicates=True)
+        assert "✓ reissue.txt: added: 799" in log
+        assert {"697", "799", "960"} <= set(library.records())
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 12 MB tmpfs (root can mount one; elsewhere the test is skipped, saying why)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_the_write_and_loses_nothing(tmp_path: Path, small_disk: Path) -> None:
+    """An ingest that fills the disk ends with the one-line message, not a traceback; vol.697 (indexed
+    before) is never lost; with space freed, the same command finishes and equals a clean build."""
+    corpus = tmp_path / "corpus"
+    generate(corpus, 40, seed=5, questions=1)
+    shutil.copy(CORPUS / "vol697.txt", corpus / "vol697.txt")
+    store = small_disk / "store"
+    assert run("ingest", str(CORPUS), store=store).returncode == 0
+    filler = small_disk / "filler"
+    free = shutil.disk_usage(small_disk).free
+    filler.write_bytes(b"\0" * (free - 3_000_000))  # leave 3 MB: less than the 40 briefs need
+    full = run("ingest", str(corpus), store=store)
+    assert full.returncode == 1 and "Traceback" not in full.stderr, full.stderr
+    assert "is full" in full.stderr and "nothing already indexed was lost" in full.stderr
+    assert "free some space on that disk" in full.stderr
+    filler.unlink()
+    stats = json.loads(run("stats", "--json", store=store).stdout)
+    assert "697" in [r["doc_id"] for r in stats["records"] if r["state"] == "indexed"]
+    hits = json.loads(run("search", "manufacturing innovation institutes", "--json", store=store).stdout)
+    assert hits and hits[0]["doc_id"] == "697"
+    again = run("ingest", str(corpus), str(CORPUS), store=store)
+    assert again.returncode == 0, again.stderr
+    clean = tmp_path / "clean" / "store"
+    assert run("ingest", str(corpus), str(CORPUS), store=clean).returncode == 0
+    assert build(corpus, store) == build(corpus, clean)
+    print(f"\nfull disk: {stats['pending'].__len__()} briefs were pending after the failed write")
+
+
+def test_an_unreachable_chroma_server_is_named_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "ASSISTANT_CHROMA_URL": f"http://127.0.0.1:{free_port()}"}
+    for command in (["stats"], ["search", "housing"], ["ingest", str(CORPUS)]):
+        result = subprocess.run(
+            [str(ASSISTANT), *command], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert result.returncode == 1, command
+        assert result.stderr.startswith(
+            f"error: cannot reach the Chroma server at {env['ASSISTANT_CHROMA_URL']}"
+        )
+        assert "Traceback" not in result.stderr and "ASSISTANT_CHROMA_URL" in result.stderr

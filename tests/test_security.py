@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -232,6 +233,12 @@ def test_login_protects_every_route_and_the_api(tmp_path: Path, briefs_index: Se
         statuses = [login(url, "staff", f"guess {i}") for i in range(5)]
         assert all(status != 200 for status in statuses)
         assert login(url, "staff", "correct horse battery") != 200
+        # The address is held back too: a spray of other names from it is answered 429 unchecked.
+        sprayed = [login(url, f"user{i}", "guess") for i in range(5)]
+        assert sprayed.count(429) >= 4, sprayed
+        # Only the first wrong password was checked; the address waits out that one back-off.
+        time.sleep(FIRST_DELAY_S + 0.2)
+        assert login(url, "nobody", "guess") == 400  # checked again, and wrong
     finally:
         stop(server)
 

@@ -201,7 +201,7 @@ def test_library_upload_reupload_and_remove(writable: Handlers, tmp_path: Path) 
     assert "already indexed as vol.901 (new brief.md), unchanged" in writable.upload([str(again)])
     assert CORPUS.joinpath("vol697.txt").exists()
     assert "already indexed as vol.697" in writable.upload([str(CORPUS / "vol697.txt")])
-    summary, rows, choices = writable.library_view()
+    summary, rows, choices, _ = writable.library_view()
     assert "2 briefs" in summary and {row[0] for row in rows} == {"vol.697", "vol.901"}
     assert dict((v, k) for k, v in choices)["901"].endswith("(new brief.md)")
     assert "Remove **vol.901**" in writable.confirm_text("901")

@@ -71,14 +71,15 @@ def load_bytes(path: Path, *, max_bytes: int) -> bytes:
         raise BriefReadError(path, f"the file cannot be read ({exc.strerror or exc})") from exc
 
 
-def parse_brief(data: bytes, path: Path) -> Brief:
-    """Parse a brief from bytes already read; the file name decides the format."""
+def parse_brief(data: bytes, path: Path, *, max_pages: int | None = None) -> Brief:
+    """Parse a brief from bytes already read; the file name decides the format (a PDF over
+    `max_pages` is refused unread)."""
     if not data.strip():
         raise BriefReadError(path, "the file is empty", hint="remove it or replace it with the brief's text")
     suffix = path.suffix.lower()
     pages = None
     if suffix == ".pdf":
-        lines, pages = pdf_lines(data, path)
+        lines, pages = pdf_lines(data, path, max_pages=max_pages)
     else:
         lines = _TEXT_READERS[suffix](data, path)
     brief = assemble(lines, source=path.name, stem=path.stem, pages=pages)

@@ -94,8 +94,10 @@ def html_lines(data: bytes, path: Path) -> list[Line]:
     return lines
 
 
-def pdf_lines(data: bytes, path: Path) -> tuple[list[Line], int]:
-    """PDF text per page (page numbers kept); repeated running headers/footers and page numbers dropped."""
+def pdf_lines(data: bytes, path: Path, *, max_pages: int | None = None) -> tuple[list[Line], int]:
+    """PDF text per page (page numbers kept); repeated running headers/footers and page numbers dropped.
+
+    A PDF over `max_pages` is refused before any page's text is read."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -108,6 +110,13 @@ def pdf_lines(data: bytes, path: Path) -> tuple[list[Line], int]:
         if reader.is_encrypted and not reader.decrypt(""):
             raise BriefReadError(
                 path, "the PDF is password-protected", hint="save an unprotected copy and index that"
+            )
+        if max_pages is not None and len(reader.pages) > max_pages:
+            raise BriefReadError(
+                path,
+                f"{len(reader.pages):,} pages is over the limit of {max_pages:,} pages a brief "
+                "(a policy brief runs to a few dozen)",
+                hint="index the brief itself rather than a collection, or raise ASSISTANT_MAX_PAGES",
             )
         pages = [page.extract_text() or "" for page in reader.pages]
     except BriefReadError:

@@ -19,7 +19,7 @@ from assistant.errors import AssistantError, ConfigError
 from assistant.library import Library
 from assistant.ui import render
 from assistant.ui.handlers import SORTS, ChatUpdate, Handlers, SearchResult, make_filter
-from assistant.ui.login import checker
+from assistant.ui.login import AddressGuard, checker
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ def build_app(library: Library) -> Any:
     import gradio as gr
 
     h = Handlers(library)
+    h.tidy_uploads()  # folders of uploads a stopped app left behind, that no brief comes from
     with gr.Blocks(
         title="KRIHS Policy Brief assistant", analytics_enabled=False, delete_cache=(900, 3600)
     ) as app:
@@ -338,7 +339,13 @@ def _library_tab(h: Handlers, chat_volumes: Any, search_volumes: Any, bundled: A
             file_types=sorted(_suffixes()),
             elem_id="uploads",
         )
-        log_box = gr.Textbox(label="What happened", lines=6, interactive=False, elem_id="library-log")
+        with gr.Column():
+            log_box = gr.Textbox(label="What happened", lines=6, interactive=False, elem_id="library-log")
+            allow = gr.Checkbox(
+                label="Add near-duplicates too (briefs whose text mostly repeats an indexed one)",
+                value=False,
+                elem_id="allow-near-duplicates",
+            )
     with gr.Row():
         to_remove = gr.Dropdown([], label="Remove a brief", value=None, elem_id="to-remove")
         remove = gr.Button("Remove…", variant="stop", elem_id="remove")
@@ -353,7 +360,7 @@ def _library_tab(h: Handlers, chat_volumes: Any, search_volumes: Any, bundled: A
     def ask_first(doc_id: str | None) -> Any:
         return gr.update(visible=bool(doc_id)), h.confirm_text(doc_id), "" if doc_id else h.confirm_text(None)
 
-    uploads.upload(h.upload, uploads, log_box, api_visibility="private").then(
+    uploads.upload(h.upload_steps, [uploads, allow], log_box, api_visibility="private").then(
         lambda: _refresh(h), None, refreshed, api_visibility="private"
     )
     remove.click(ask_first, to_remove, [confirm_box, question, log_box], queue=False)
@@ -375,14 +382,14 @@ def _refresh(h: Handlers) -> tuple[Any, ...]:
     """The library as it is now: summary, table and every picker (read on each page load)."""
     import gradio as gr
 
-    summary, rows, choices = h.library_view()
+    summary, rows, every, searchable = h.library_view()
     sets = list(h.bundled_testsets())
     return (
         summary,
         rows,
-        gr.update(choices=choices, value=None),
-        gr.update(choices=choices),
-        gr.update(choices=choices),
+        gr.update(choices=every, value=None),
+        gr.update(choices=searchable),
+        gr.update(choices=searchable),
         gr.update(choices=sets, value=sets[0] if sets else None),
     )
 
@@ -451,18 +458,23 @@ def serve(settings: Settings, *, block: bool = True) -> Any:
     import gradio as gr
 
     library = Library.open(settings, write=True, purpose="assistant serve")
+    library.finish_pending()  # a write the last run left unfinished (killed mid-upload) is completed
     library.warm_up()
     app = build_app(library)
     app.queue(default_concurrency_limit=settings.concurrency, max_size=200)
-    auth = None
+    auth, app_kwargs = None, {}
     if settings.auth_user and settings.auth_password:
+        from starlette.middleware import Middleware
+
         auth = checker(settings.auth_user, settings.auth_password.get_secret_value())
+        app_kwargs = {"middleware": [Middleware(AddressGuard)]}  # back-off per client address too
     log.info("serving on http://%s:%d", settings.host, settings.port)
     return app.launch(
         server_name=settings.host,
         server_port=settings.port,
         share=False,
         auth=auth,
+        app_kwargs=app_kwargs,
         max_file_size=f"{int(settings.max_upload_mb)}mb",
         prevent_thread_lock=not block,
         quiet=True,

@@ -159,7 +159,7 @@ class Handlers:
                     turns.append(Turn(answer.question, answer.standalone_question, answer))
                     yield ChatUpdate(messages, turns, self.sources(answer), answer)
         except (AssistantError, ValueError) as exc:
-            messages.append({"role": "assistant", "content": f"⚠️ {exc}"})
+            messages.append({"role": "assistant", "content": f"⚠️ {_without_paths(str(exc))}"})
             yield ChatUpdate(messages, turns, render.sources_html(None), None)
 
     def sources(self, answer: Answer) -> str:
@@ -188,12 +188,11 @@ class Handlers:
         try:
             text = self.assistant.clean(query)
             flt = make_filter(volumes, since, until)
+            retrieval = self.assistant.retrieve(text, flt, k=max(1, min(int(k), 50)))
+            passages = retrieval.passages
+            matches = self.assistant.match(text, passages)
         except (AssistantError, ValueError) as exc:
-            return SearchResult([], [], [], f"⚠️ {exc}")
-        k = max(1, min(int(k), 50))
-        retrieval = self.assistant.retrieve(text, flt, k=k)
-        passages = retrieval.passages
-        matches = self.assistant.match(text, passages)
+            return SearchResult([], [], [], f"⚠️ {_without_paths(str(exc))}")
         status = f"{len(passages)} passages ({retrieval.filter.describe()}), {retrieval.search_ms:.0f} ms"
         if not passages:
             status = f"No passage found ({retrieval.filter.describe()})."
@@ -281,15 +280,29 @@ class Handlers:
     def library_rows(self) -> list[list[Any]]:
         return render.library_rows(list(self.library.records().values()))
 
-    def library_view(self) -> tuple[str, list[list[Any]], list[tuple[str, str]]]:
-        """The summary, the table rows and the brief choices, from one read of the manifest."""
+    def library_view(self) -> tuple[str, list[list[Any]], list[tuple[str, str]], list[tuple[str, str]]]:
+        """The summary, the table rows, every brief (to remove) and the searchable briefs (to filter),
+        from one read of the manifest."""
         stats = self.library.stats()
-        return _summary(stats), render.library_rows(stats.records), render.brief_choices(stats.records)
+        searchable = [r for r in stats.records if r.state != "pending"]
+        return (
+            _summary(stats),
+            render.library_rows(stats.records),
+            render.brief_choices(stats.records),
+            render.brief_choices(searchable),
+        )
 
-    def upload(self, files: list[str] | None) -> str:
+    def upload(self, files: list[str] | None, allow_near_duplicates: bool = False) -> str:
         """Index uploaded brief files; a line per file says what happened."""
+        *_, last = self.upload_steps(files, allow_near_duplicates)
+        return last
+
+    def upload_steps(self, files: list[str] | None, allow_near_duplicates: bool = False) -> Iterator[str]:
+        """`upload` as the app shows it: a "queued" line first when another write is under way (one
+        writer at a time: this upload waits its turn), then what happened to each file."""
         if not files:
-            return "Choose one or more brief files first."
+            yield "Choose one or more brief files first."
+            return
         lines, accepted = [], []
         known = {r.sha256: r for r in self.library.records().values() if r.sha256}
         for name in files:
@@ -306,16 +319,44 @@ class Handlers:
             except (ValueError, OSError) as exc:
                 lines.append(f"✗ {shown}: {_without_paths(str(exc))}")
         if accepted:
-            report = self.library.ingest(accepted)
+            if not self.library.claim_writes(blocking=False):
+                names = ", ".join(p.name for p in accepted)
+                yield "\n".join([*lines, f"⏳ queued: another upload is being indexed; {names} follows it"])
+                self.library.claim_writes()  # taken and given back within this one step of the generator
+            try:
+                report = self.library.ingest(accepted, allow_near_duplicates=allow_near_duplicates)
+            except AssistantError as exc:
+                report = None
+                lines.append(f"✗ {_without_paths(exc.message)}" + (f" ({exc.hint})" if exc.hint else ""))
+            finally:
+                self.library.release_writes()  # before any yield: the next step may run on another thread
+            if report is None:
+                yield "\n".join(lines)
+                return
+            lines += [f"⚠ {_without_paths(w)}" for w in report.warnings]
             for outcome in report.outcomes:
-                mark = "✗" if outcome.status == "failed" else "✓"
+                mark = {"failed": "✗", "held": "⚠"}.get(outcome.status, "✓")
                 message = _without_paths(outcome.message)
                 detail = message or f"{outcome.status}: {outcome.doc_id}, {outcome.chunks} chunks"
                 lines.append(f"{mark} {Path(outcome.path).name}: {detail}")
-                if outcome.status == "failed":
-                    shutil.rmtree(Path(outcome.path).parent, ignore_errors=True)  # refused: not kept
-            lines += [f"⚠ {_without_paths(w)}" for w in report.warnings]
-        return "\n".join(lines)
+                if outcome.status in ("failed", "held"):
+                    shutil.rmtree(Path(outcome.path).parent, ignore_errors=True)  # not indexed: not kept
+        yield "\n".join(lines)
+
+    def tidy_uploads(self) -> int:
+        """Remove upload folders no indexed brief comes from (left by a stopped app); returns how many."""
+        uploads = self.data_dir / "uploads"
+        if not uploads.is_dir():
+            return 0
+        used = {Path(r.path).parent for r in self.library.records().values()}
+        removed = 0
+        for folder in uploads.iterdir():
+            if folder.is_dir() and folder not in used:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        if removed:
+            log.info("removed %d upload folder(s) that no indexed brief comes from", removed)
+        return removed
 
     def confirm_text(self, doc_id: str | None) -> str:
         """What the confirmation step says before a brief is removed."""
@@ -395,7 +436,14 @@ def _without_paths(text: str) -> str:
 
 def _summary(stats: Stats) -> str:
     size = f"{stats.disk_bytes / 1e6:.1f} MB" if stats.disk_bytes is not None else "on the Chroma server"
-    return (
+    text = (
         f"**{stats.briefs} briefs**, {stats.chunks} chunks · index {size} · "
         f"embedding model `{stats.embedding_model}` ({stats.dimension} dimensions)"
     )
+    unfinished = [r for r in stats.records if r.pending]
+    if unfinished:
+        text += (
+            f" · ⏳ **{len(unfinished)} unfinished write(s)** (the app stopped during an upload): "
+            "finished at the next upload or restart"
+        )
+    return text

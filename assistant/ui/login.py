@@ -1,8 +1,10 @@
 """The app's login, throttled: each wrong password for a user name doubles the wait before the next
 attempt is even checked, and after `LOCKOUT_AFTER` failures the name is locked for `LOCKOUT_S`.
 
-Gradio hands the check only the user name and password (not the client's address), so throttling is
-per user name, plus a cap on failures across all names that slows a spray of many names.
+Gradio hands the check only the user name and password, so the client's address is throttled the same
+way one step earlier, by `AddressGuard` (ASGI middleware around the login route): an address that keeps
+failing, whatever names it tries, gets 429 before any name is checked. A cap on failures across all
+names and addresses slows a spray from many addresses.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +87,49 @@ def checker(user: str, password: str, throttle: Throttle | None = None) -> Calla
         return bool(ok)
 
     return check
+
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class AddressGuard:
+    """ASGI middleware: POSTs to the login route from an address in its back-off or lockout are
+    answered 429 without reaching the login; the login's answer (200 or not) is recorded per address."""
+
+    def __init__(
+        self, app: Callable[[Scope, Receive, Send], Awaitable[None]], throttle: Throttle | None = None
+    ):
+        self.app = app
+        self.throttle = throttle or Throttle()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", "")).rstrip("/")
+        if scope.get("type") != "http" or scope.get("method") != "POST" or not path.endswith("/login"):
+            await self.app(scope, receive, send)
+            return
+        address = f"address {(scope.get('client') or ('unknown',))[0]}"
+        if not self.throttle.allowed(address):
+            body = b'{"detail": "Too many failed logins from this address; wait a little and try again."}'
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        status: list[int] = []
+
+        async def watch(message: MutableMapping[str, Any]) -> None:
+            if message.get("type") == "http.response.start":
+                status.append(int(message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if status and status[0] == 200:
+            self.throttle.succeeded(address)
+        elif status and status[0] in (400, 401, 403):
+            self.throttle.failed(address)

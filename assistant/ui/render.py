@@ -237,9 +237,16 @@ def citation_text(p: Passage) -> str:
     return f"{who}“{p.title}”. KRIHS Policy Brief {p.label}, {p.date or 'n.d.'}. Section: {p.section}{page}."
 
 
+_STATE_NOTE = {
+    "indexed": "",
+    "updating": "⏳ update unfinished, the indexed version answers: ",
+    "pending": "⏳ unfinished upload, not searchable yet: ",
+}
+
+
 def library_rows(records: Sequence[BriefRecord]) -> list[list[Any]]:
     return [
-        [r.label, r.title, r.date or "", r.language, r.chunks, r.source]
+        [r.label, _STATE_NOTE[r.state] + r.title, r.date or "", r.language, r.chunks, r.source]
         for r in sorted(records, key=lambda r: (r.date or "", r.doc_id), reverse=True)
     ]
 
