@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=_passages, default=None, help="passages given to the answer, 1-100 (default 5)")
     p.add_argument("--generator", choices=list(GENERATORS), help="default: extractive")
     p.add_argument("--retrieval-only", action="store_true", help="measure retrieval without answering")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also rank each retrieval stage (dense, keyword, routes) on its own for every answerable "
+        "question, and report where the expected brief was lost",
+    )
     common(p)
 
     p = sub.add_parser("serve", help="serve the web app (Chat, Search, Evaluate, Library)")
@@ -267,6 +273,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.evaluation import check_gates, evaluate, parse_gate
     from assistant.evaluation.metrics import GATEABLE
     from assistant.evaluation.report import group_table, metric_table, write_report
+    from assistant.evaluation.stages import stage_lines
     from assistant.library import Library
 
     if args.compare:
@@ -291,6 +298,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 top_k=top_k,
                 progress=progress,
                 answer=not args.retrieval_only,
+                explain=args.explain,
                 settings={
                     "store": str(settings.store_dir),
                     "embedding_model": library.embedder.name,
@@ -316,7 +324,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             "ranks are document-level: the distinct briefs of the ranked passages, in order",
         ]
         write_report(
-            args.report, run.metrics, run.results, title="Evaluation report", notes=notes, groups=run.groups
+            args.report,
+            run.metrics,
+            run.results,
+            title="Evaluation report",
+            notes=notes,
+            groups=run.groups,
+            stages=run.stages,
         )
     if args.json:
         emit_json(run.to_dict())
@@ -326,6 +340,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(metric_table(run.metrics, run.intervals))
         if run.groups:
             print("\n" + group_table(run.groups))
+        if run.stages:
+            print("\n" + "\n".join(stage_lines(run.stages, markdown=False)))
         if args.report:
             print(f"report: {args.report} (chart: {args.report.with_suffix('.png')})")
     for problem in problems:

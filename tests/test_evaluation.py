@@ -202,6 +202,34 @@ def test_real_dev_set_run_and_report(briefs_library: Library, shared_briefs: Pat
     assert "data:image/png;base64," in html.read_text()
 
 
+def _first(question: dict[str, object]) -> int | None:
+    ranking = list(question["doc_ranking"])  # type: ignore[call-overload]
+    return next((i for i, d in enumerate(ranking, 1) if d in question["expected"]), None)  # type: ignore[operator]
+
+
+def test_stage_table_counts_where_the_brief_was_lost() -> None:
+    from assistant.evaluation.stages import stage_ranks, stage_table
+
+    def result(line: int, rankings: dict[str, list[str]], expected: list[str]) -> QuestionResult:
+        r = QuestionResult(line, "q", expected, [], rankings["fused"], 1.0)
+        r.stages = stage_ranks(rankings, expected)
+        return r
+
+    results = [
+        result(1, {"dense": ["a", "b"], "keyword": ["a"], "fused": ["a"]}, ["a"]),  # right everywhere
+        result(2, {"dense": ["b", "a"], "keyword": ["a"], "routes": ["b"], "fused": ["b", "a"]}, ["a"]),
+        result(3, {"dense": ["b"], "keyword": ["c"], "fused": ["b", "c"]}, ["a"]),  # no stage found it
+        result(4, {"keyword": ["a"], "routes": ["a"], "fused": ["a"]}, ["a"]),  # Korean: no dense
+    ]
+    table = stage_table(results)
+    stages = table["stages"]
+    assert table["questions"] == 4 and table["fused_misses"] == 2
+    assert table["fusion_lost"] == 1 and table["no_stage_first"] == 1  # line 2: keyword had it first
+    assert stages["dense"] == {"questions": 3, "hit@1": 1 / 3, "hit@5": 2 / 3, "found": 2 / 3}
+    assert stages["keyword"]["hit@1"] == 3 / 4 and stages["routes"]["questions"] == 2
+    assert stages["fused"]["hit@1"] == 2 / 4 and stages["fused"]["hit@5"] == 3 / 4
+
+
 @pytest.mark.shared
 def test_eval_command_gates_and_compares(briefs_index: Settings, shared_briefs: Path, tmp_path: Path) -> None:
     assistant_bin = Path(sys.executable).parent / "assistant"
@@ -223,9 +251,18 @@ def test_eval_command_gates_and_compares(briefs_index: Settings, shared_briefs: 
         str(tmp_path / "a.json"),
         "--report",
         str(tmp_path / "report.md"),
+        "--explain",
     )
     assert ok.returncode == 0, ok.stderr
     assert "hit@5" in ok.stdout and (tmp_path / "report.png").exists()
+    # --explain: each stage's own ranks, and the fused stage agrees with the ranking users get.
+    assert "stage    questions" in ok.stdout and "fused ranking missed rank 1" in ok.stdout
+    assert "## Where retrieval loses the brief (--explain)" in (tmp_path / "report.md").read_text()
+    explained = json.loads((tmp_path / "a.json").read_text())
+    answerable = [q for q in explained["questions"] if q["expected"]]
+    assert answerable and all(q["stages"]["fused"] == _first(q) for q in answerable)
+    assert explained["stages"]["stages"]["dense"]["questions"] == len(answerable)  # English: dense ran
+    assert explained["stages"]["stages"]["routes"]["questions"] == 0  # no brief or question in Korean
     strict = run("eval", testset, "--retrieval-only", "--fail-under", "hit@1=1.01", "--json")
     assert strict.returncode == 1 and "gate failed: hit@1" in strict.stderr
     assert json.loads(strict.stdout)["metrics"]["questions"] == 36

@@ -14,6 +14,7 @@ from assistant.evaluation.metrics import (
     metrics_by_group,
 )
 from assistant.evaluation.runner import EvalProgress, run_cases
+from assistant.evaluation.stages import stage_table
 from assistant.evaluation.testset import LineError, TestCase, load_testset
 from assistant.qa import Assistant
 
@@ -39,6 +40,7 @@ class EvalRun:
     settings: dict[str, Any] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # 95% bootstrap
+    stages: dict[str, Any] = field(default_factory=dict)  # --explain: see `stages.stage_table`
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,7 @@ class EvalRun:
             "metrics": self.metrics,
             "intervals_95": {name: list(bounds) for name, bounds in self.intervals.items()},
             "metrics_by_group": self.groups,
+            **({"stages": self.stages} if self.stages else {}),
             "errors": [{"line": e.line, "message": e.message} for e in self.errors],
             "questions": [r.to_dict() for r in self.results],
         }
@@ -61,9 +64,12 @@ def evaluate(
     answer: bool = True,
     progress: EvalProgress | None = None,
     settings: dict[str, Any] | None = None,
+    explain: bool = False,
 ) -> EvalRun:
     cases, errors = load_testset(path)
-    results = run_cases(cases, assistant, top_k=top_k, depth=depth, answer=answer, progress=progress)
+    results = run_cases(
+        cases, assistant, top_k=top_k, depth=depth, answer=answer, progress=progress, explain=explain
+    )
     return EvalRun(
         str(path),
         results,
@@ -72,6 +78,7 @@ def evaluate(
         settings or {},
         metrics_by_group(results),
         intervals(results),
+        stage_table(results) if explain else {},
     )
 
 

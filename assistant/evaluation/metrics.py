@@ -61,6 +61,7 @@ class QuestionResult:
     conversation: str | None = None  # the conversation a line belongs to, with its turn
     turn: int | None = None
     context: list[str] = field(default_factory=list)  # briefs the answer took from earlier turns
+    stages: dict[str, int | None] | None = None  # --explain: the expected brief's rank in each stage
 
     @property
     def answerable(self) -> bool:

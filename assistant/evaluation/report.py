@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.evaluation.metrics import HIT_KS, QuestionResult, intervals
+from assistant.evaluation.stages import stage_lines
 
 METRIC_LABELS = {
     "questions": "questions",
@@ -135,13 +136,16 @@ def write_report(
     title: str,
     notes: list[str],
     groups: dict[str, dict[str, Any]] | None = None,
+    stages: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a Markdown (`.md`) or HTML (`.html`) report with its chart beside it (or inline for HTML)."""
+    """Write a Markdown (`.md`) or HTML (`.html`) report with its chart beside it (or inline for HTML);
+    with `stages` (from `--explain`), the Markdown report has the per-stage table."""
     chart = write_chart(metrics, results, path.with_suffix(".png"))
     if path.suffix.lower() in (".html", ".htm"):
         path.write_text(_html(metrics, results, chart, title, notes), encoding="utf-8")
     else:
-        path.write_text(_markdown(metrics, results, chart, title, notes, groups or {}), encoding="utf-8")
+        text = _markdown(metrics, results, chart, title, notes, groups or {}, stages or {})
+        path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -152,6 +156,7 @@ def _markdown(
     title: str,
     notes: list[str],
     groups: dict[str, dict[str, Any]],
+    stages: dict[str, Any],
 ) -> str:
     lines = [f"# {title}", ""]
     lines += [f"- {note}" for note in notes] + [""]
@@ -159,6 +164,7 @@ def _markdown(
     lines += [f"| {label} | {value} |" for _, label, value in metric_rows(metrics, intervals(results))]
     lines += ["", f"![hit@k and latency]({chart.name})", ""]
     lines += _group_markdown(groups)
+    lines += stage_lines(stages, markdown=True)
     failed = _failed(results)
     lines += [f"## Failed questions ({len(failed)} of {len(results)})", ""]
     if failed:

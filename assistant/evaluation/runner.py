@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from assistant.conversation import Turn
 from assistant.evaluation.metrics import QuestionResult, evidence_in, judge
+from assistant.evaluation.stages import stage_ranks
 from assistant.evaluation.testset import TestCase
 from assistant.models import Answer
 from assistant.qa import Assistant, Retrieval
@@ -25,6 +26,7 @@ def run_cases(
     depth: int = 30,
     answer: bool = True,
     progress: EvalProgress | None = None,
+    explain: bool = False,
 ) -> list[QuestionResult]:
     """Every case through the user's path; retrieval goes `depth` passages deep for the rank metrics.
 
@@ -67,6 +69,9 @@ def run_cases(
                 else None
             ),
         )
+        if explain and case.expected:
+            rankings = assistant.retriever.explain(retrieval.question, max(depth, top_k), retrieval.filter)
+            result.stages = stage_ranks(rankings, case.expected)
         if answer:
             reply = _answer(result, case, assistant, retrieval, history)
             if conversation is not None:
