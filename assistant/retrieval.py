@@ -39,6 +39,16 @@ class Timings:
         return self.embed_ms + self.dense_ms + self.keyword_ms + self.fuse_ms + sum(self.extra.values())
 
 
+@dataclass(frozen=True)
+class _Lists:
+    dense: list[tuple[str, float]]
+    lexical: list[tuple[str, float]]
+    routed: list[tuple[str, float]]
+    route_weight: float
+    keyword_weight: float
+    route_best: float = 0.0  # the route's best similarity, over every brief it ranked
+
+
 class Retriever:
     """Ranks passages for a question; `mode` selects dense, keyword or hybrid (the default)."""
 
@@ -68,13 +78,33 @@ class Retriever:
         # question, route weight for an English question when some briefs are in another language)
         self.route_weights = route_weights
         self.mode = mode if keyword is not None else "dense"
+        self.route_others_only = True
 
     def search(
         self, query: str, k: int, flt: SearchFilter | None = None, timings: Timings | None = None
     ) -> list[Passage]:
         """The `k` best passages for `query`, restricted by `flt`; `score` is the fused score in (0, 1]."""
         t = timings if timings is not None else Timings()
-        n = max(self.candidates, k)
+        lists = self._lists(query, max(self.candidates, k), flt, t)
+        start = time.perf_counter()
+        fused = self._fuse(lists, k)
+        t.fuse_ms += _ms(start)
+        return fused
+
+    def explain(self, query: str, k: int, flt: SearchFilter | None = None) -> dict[str, list[str]]:
+        """The briefs each stage ranks for `query`, best first: `dense` (the index model), `keyword`
+        (BM25), `routes` (one multilingual vector per brief; empty when not used) and `fused` (what
+        `search` returns). A brief's place in a stage is that of its best passage there."""
+        lists = self._lists(query, max(self.candidates, k), flt, Timings())
+        return {
+            "dense": _briefs(lists.dense),
+            "keyword": _briefs(lists.lexical),
+            "routes": _briefs(lists.routed),
+            "fused": list(dict.fromkeys(p.doc_id for p in self._fuse(lists, k))),
+        }
+
+    def _lists(self, query: str, n: int, flt: SearchFilter | None, t: Timings) -> _Lists:
+        """Each stage's ranked (chunk id, score) candidates and the weights fusion gives them."""
         dense: list[tuple[str, float]] = []
         lexical: list[tuple[str, float]] = []
         language = question_language(query)
@@ -94,32 +124,30 @@ class Retriever:
             lexical = self.store.only_committed(self.keyword.search(query, n, flt))
             t.keyword_ms += _ms(start)
         routed: list[tuple[str, float]] = []
-        route_weight = 0.0
+        route_weight = route_best = 0.0
         if self.router is not None and self.keyword is not None and self.mode == "hybrid":
             cross = language != "en"
             if cross or any(lang != "en" for lang in self.store.languages()):
                 start = time.perf_counter()
                 vector = self.router.embed_question(query)
                 briefs = self.store.route(vector, _ROUTED_BRIEFS, flt, language=language)
+                route_best = max((score for _, score in briefs), default=0.0)
+                if not cross and self.route_others_only:
+                    # An English question reaches English briefs through the index model and the
+                    # keyword index; the route is there for the briefs those cannot read, weighed
+                    # against the best brief of all (a Korean brief far behind an English one adds
+                    # next to nothing).
+                    briefs = [(doc, score) for doc, score in briefs if self.store.language_of(doc) != "en"]
                 chunks = self.keyword.chunk_ids_of([doc for doc, _ in briefs])
                 routed = [(cid, score) for doc, score in briefs for cid in chunks.get(doc, [])]
                 route_weight = self.route_weights[0] if cross else self.route_weights[2]
                 t.extra["route_ms"] = t.extra.get("route_ms", 0.0) + _ms(start)
         keyword_weight = self.route_weights[1] if routed and language != "en" else self.keyword_weight
-        start = time.perf_counter()
-        fused = self._fuse(dense, lexical, k, routed, route_weight, keyword_weight)
-        t.fuse_ms += _ms(start)
-        return fused
+        return _Lists(dense, lexical, routed, route_weight, keyword_weight, route_best)
 
-    def _fuse(
-        self,
-        dense: list[tuple[str, float]],
-        lexical: list[tuple[str, float]],
-        k: int,
-        routed: list[tuple[str, float]],
-        route_weight: float,
-        keyword_weight: float,
-    ) -> list[Passage]:
+    def _fuse(self, lists: _Lists, k: int) -> list[Passage]:
+        dense, lexical, routed = lists.dense, lists.lexical, lists.routed
+        route_weight, keyword_weight = lists.route_weight, lists.keyword_weight
         scores: dict[str, float] = {}
         for ranked, weight in ((dense, 1.0), (lexical, keyword_weight)):
             for rank, (chunk_id, _) in enumerate(ranked):
@@ -128,17 +156,22 @@ class Retriever:
         # Rank fusion would flatten the route's order (rank 1 and 2 differ by 2% at k=60), so the
         # route's own similarity decides: each 0.01 of cosine behind the best brief costs a factor e.
         if routed:
-            best = max(score for _, score in routed)
+            best = max(lists.route_best, max(score for _, score in routed))
             for chunk_id, score in routed:
                 share = math.exp((score - best) / _ROUTE_SCALE)
                 scores[chunk_id] = scores.get(chunk_id, 0.0) + route_weight * share / (self.rrf_k + 1)
-        lists = (1.0 if dense else 0.0) + (keyword_weight if lexical else 0.0) + route_weight or 1.0
-        best_possible = lists / (self.rrf_k + 1)
+        weights = (1.0 if dense else 0.0) + (keyword_weight if lexical else 0.0) + route_weight or 1.0
+        best_possible = weights / (self.rrf_k + 1)
         order = sorted(scores, key=lambda cid: -scores[cid])[:k]
         known = self.store.get_passages(order)  # texts only for the passages returned
         return [
             replace(known[cid], score=round(scores[cid] / best_possible, 6)) for cid in order if cid in known
         ]
+
+
+def _briefs(ranked: list[tuple[str, float]]) -> list[str]:
+    """The briefs of ranked chunk ids (`doc_id:hash:index`), each at its best chunk's place."""
+    return list(dict.fromkeys(chunk_id.rsplit(":", 2)[0] for chunk_id, _ in ranked))
 
 
 def _ms(start: float) -> float:

@@ -310,6 +310,11 @@ class Store:
         self.committed()
         return self._languages
 
+    def language_of(self, doc_id: str) -> str:
+        """A committed brief's language ("en" when unknown)."""
+        self.committed()
+        return self._doc_language.get(doc_id, "en")
+
     def remove(self, doc_id: str) -> None:
         """Remove a brief: its chunks first, then its manifest record."""
         self._chunks.delete(where={"doc_id": doc_id})
