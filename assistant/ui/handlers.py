@@ -373,7 +373,10 @@ class Handlers:
     def remove(self, doc_id: str | None) -> str:
         if not doc_id:
             return "Pick a brief to remove."
-        record = self.library.remove(doc_id)
+        try:
+            record = self.library.remove(doc_id)
+        except AssistantError as exc:
+            return f"✗ {_without_paths(exc.message)}" + (f" ({exc.hint})" if exc.hint else "")
         if record is None:
             return f"No brief {doc_id} in the index (it may have been removed already)."
         uploads = self.data_dir / "uploads"
