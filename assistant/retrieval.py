@@ -156,7 +156,7 @@ class Retriever:
         # Rank fusion would flatten the route's order (rank 1 and 2 differ by 2% at k=60), so the
         # route's own similarity decides: each 0.01 of cosine behind the best brief costs a factor e.
         if routed:
-            best = max(lists.route_best, max(score for _, score in routed))
+            best = lists.route_best  # over every brief the route ranked, kept or not
             for chunk_id, score in routed:
                 share = math.exp((score - best) / _ROUTE_SCALE)
                 scores[chunk_id] = scores.get(chunk_id, 0.0) + route_weight * share / (self.rrf_k + 1)
