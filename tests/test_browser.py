@@ -361,6 +361,12 @@ def test_staff_run_test_sets_and_open_the_report(session: Session, tmp_path: Pat
 
 
 # -- the library: upload, re-upload, bad files, remove with confirmation, a second tab -------------------
+def _upload(page: Any, files: list[str]) -> None:
+    """Give files to the upload box once it is empty again (the app empties it after each upload)."""
+    page.locator("#uploads [data-testid='upload-text']").wait_for(timeout=WAIT)
+    page.locator("#uploads input[type=file]").set_input_files(files)
+
+
 def test_the_library_adds_refuses_and_removes_briefs(
     browser: Any, writable_app_url: str, tmp_path: Path
 ) -> None:
@@ -377,7 +383,7 @@ def test_the_library_adds_refuses_and_removes_briefs(
     empty.write_text("   \n", encoding="utf-8")
     log = page.locator("#library-log textarea")
 
-    page.locator("#uploads input[type=file]").set_input_files([str(good), str(empty)])
+    _upload(page, [str(good), str(empty)])
     page.wait_for_function(
         "(document.querySelector('#library-log textarea')?.value || '').includes('rooftop.txt')", timeout=WAIT
     )
@@ -386,13 +392,36 @@ def test_the_library_adds_refuses_and_removes_briefs(
     page.locator("#library-summary").get_by_text("9 briefs").wait_for(timeout=WAIT)
     assert "vol.901" in page.locator("#library-table").inner_text()
 
-    page.locator("#uploads input[type=file]").set_input_files([str(good)])  # the same file again
+    _upload(page, [str(good)])  # the same file again
     page.wait_for_function(
         "(document.querySelector('#library-log textarea')?.value || '').includes('already indexed')",
         timeout=WAIT,
     )
     assert "already indexed as vol.901" in log.input_value()
     page.locator("#library-summary").get_by_text("9 briefs").wait_for(timeout=WAIT)
+
+    # A near-copy under another volume is held back until the person ticks the box and uploads again.
+    copy = tmp_path / "rooftop-copy.txt"
+    copy.write_text(NEW_BRIEF.replace("vol.901", "vol.902"), encoding="utf-8")
+    _upload(page, [str(copy)])
+    page.wait_for_function(
+        "(document.querySelector('#library-log textarea')?.value || '').includes('rooftop-copy.txt')",
+        timeout=WAIT,
+    )
+    text = log.input_value()
+    assert "⚠ rooftop-copy.txt: held back:" in text and "repeats vol.901" in text, text
+    assert "Add near-duplicates too" in text and "empty.txt" not in text  # only the new file is read
+    page.locator("#library-summary").get_by_text("9 briefs").wait_for(timeout=WAIT)
+    assert "vol.902" not in page.locator("#library-table").inner_text()
+    page.locator("#allow-near-duplicates input[type=checkbox]").check()
+    _upload(page, [str(copy)])
+    page.wait_for_function(
+        "(document.querySelector('#library-log textarea')?.value || '').includes('added: 902')",
+        timeout=WAIT,
+    )
+    assert "✓ rooftop-copy.txt: added: 902" in log.input_value()
+    page.locator("#library-summary").get_by_text("10 briefs").wait_for(timeout=WAIT)
+    assert "vol.902" in page.locator("#library-table").inner_text()
     person.screenshots("library")
 
     # Removing asks first; cancelling keeps the brief.
@@ -409,7 +438,7 @@ def test_the_library_adds_refuses_and_removes_briefs(
     # The second tab sees the new brief after a reload, and can ask about it.
     other.page.reload()
     other.tab("Library")
-    other.page.locator("#library-summary").get_by_text("9 briefs").wait_for(timeout=WAIT)
+    other.page.locator("#library-summary").get_by_text("10 briefs").wait_for(timeout=WAIT)
     other.tab("Chat")
     assert "vol.901" in _ask(other.page, "What do rooftop gardens on school buildings do?")
 
@@ -420,12 +449,12 @@ def test_the_library_adds_refuses_and_removes_briefs(
         "(document.querySelector('#library-log textarea')?.value || '').includes('Removed vol.901')",
         timeout=WAIT,
     )
-    page.locator("#library-summary").get_by_text("8 briefs").wait_for(timeout=WAIT)
+    page.locator("#library-summary").get_by_text("9 briefs").wait_for(timeout=WAIT)
     assert "vol.901" not in page.locator("#library-table").inner_text()
 
     other.page.reload()
     other.tab("Library")
-    other.page.locator("#library-summary").get_by_text("8 briefs").wait_for(timeout=WAIT)
+    other.page.locator("#library-summary").get_by_text("9 briefs").wait_for(timeout=WAIT)
     assert "vol.901" not in other.page.locator("#library-table").inner_text()
     other.tab("Chat")
     other.page.locator("#chat-filters").get_by_text("Filters").click()

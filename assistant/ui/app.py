@@ -360,8 +360,11 @@ def _library_tab(h: Handlers, chat_volumes: Any, search_volumes: Any, bundled: A
     def ask_first(doc_id: str | None) -> Any:
         return gr.update(visible=bool(doc_id)), h.confirm_text(doc_id), "" if doc_id else h.confirm_text(None)
 
+    # The upload box is emptied with the refresh (one update, so the page shows the new library and
+    # an empty box together): it keeps every file it was given, and the next upload would send the
+    # earlier ones again (a held-back file's folder is already gone).
     uploads.upload(h.upload_steps, [uploads, allow], log_box, api_visibility="private").then(
-        lambda: _refresh(h), None, refreshed, api_visibility="private"
+        lambda: (*_refresh(h), None), None, [*refreshed, uploads], api_visibility="private"
     )
     remove.click(ask_first, to_remove, [confirm_box, question, log_box], queue=False)
     cancel.click(lambda: (gr.update(visible=False), "Nothing was removed."), None, [confirm_box, log_box])
