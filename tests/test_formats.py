@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -91,7 +93,7 @@ def test_markdown_headings_become_sections(tmp_path: Path) -> None:
         ("scanned.pdf", make_pdf(PDF_PAGES, text_layer=False), "no text layer"),
         ("locked.pdf", encrypt_pdf(make_pdf(PDF_PAGES)), "password-protected"),
         ("bad-utf8.txt", b"Policy brief text \xff\xfe\xfa\xfb broken " * 10, "not valid utf-8"),
-        ("binary.txt", bytes(range(256)) * 20, ""),
+        ("binary.txt", bytes(range(256)) * 20, "not valid utf-8"),
         ("chrome-only.txt", "  • Home\n  • What's new\nbrief view\n".encode(), "no brief text"),
         ("notes.docx", b"PK\x03\x04 zip", "unsupported file type"),
     ],
@@ -116,11 +118,7 @@ def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
 def test_unreadable_file_and_folder_and_symlink_loop(tmp_path: Path) -> None:
     locked = write(tmp_path, "locked.txt", PAGE)
     locked.chmod(0)
-    if os.access(locked, os.R_OK):  # root ignores permissions; drop to a check that still bites
-        locked.chmod(0o644)
-    else:
-        with pytest.raises(BriefReadError, match="permission denied"):
-            read_brief(locked, max_bytes=MAX)
+    assert "permission denied" in _read_unprivileged(locked)
     folder = tmp_path / "folder.txt"
     folder.mkdir()
     with pytest.raises(BriefReadError, match="folder, not a file"):
@@ -130,3 +128,43 @@ def test_unreadable_file_and_folder_and_symlink_loop(tmp_path: Path) -> None:
     (tmp_path / "loop2.txt").symlink_to(loop)
     with pytest.raises(BriefReadError, match="looping symbolic link"):
         read_brief(loop, max_bytes=MAX)
+
+
+def _read_unprivileged(path: Path) -> str:
+    """The error `read_brief` gives for `path` read by a user the file's mode shuts out. Root reads
+    any file, so as root the read runs in a forked child that first becomes the unprivileged user
+    `nobody` (the code is already loaded; only the file is opened), on a copy in a folder that user
+    may enter; the message comes back through a pipe."""
+    if os.geteuid() != 0:
+        with pytest.raises(BriefReadError) as info:
+            read_brief(path, max_bytes=MAX)
+        return str(info.value)
+    folder = Path(tempfile.mkdtemp(prefix="unreadable-"))
+    try:
+        folder.chmod(0o755)
+        target = folder / path.name
+        shutil.copy(path, target)
+        target.chmod(0)
+        readable, writable = os.pipe()
+        child = os.fork()
+        if child == 0:  # the child: drop root, read, report, leave without running pytest's exit code
+            reply = "no error"
+            try:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+                read_brief(target, max_bytes=MAX)
+            except BriefReadError as exc:
+                reply = f"BriefReadError {exc}"
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails
+                reply = f"{type(exc).__name__} {exc}"
+            os.write(writable, reply.encode())
+            os._exit(0)
+        os.close(writable)
+        with os.fdopen(readable, encoding="utf-8") as pipe:
+            reply = pipe.read()
+        os.waitpid(child, 0)
+        assert reply.startswith("BriefReadError"), reply
+        return reply
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -290,6 +290,9 @@ def test_second_writer_stops_with_a_message_instead_of_hanging(tmp_path: Path) -
     assert second.returncode == 1
     assert "held by assistant ingest (pid" in second.stderr
     assert first.returncode == 0
+    # It waits its lock timeout (the setting), plus the few seconds a CLI takes to start, not forever.
+    bound = Settings(_env_file=None).lock_timeout_s + 20  # type: ignore[call-arg]
+    assert waited < bound, f"the second writer took {waited:.1f} s to give up (bound {bound:.0f} s)"
     print(f"\nsecond writer gave up after {waited:.1f} s")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -126,6 +127,17 @@ def get(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+def post(url: str, payload: dict[str, object]) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
 @pytest.mark.slow
 def test_file_read_and_path_traversal_probes_are_refused(hostile_app: tuple[str, Path]) -> None:
     url, store = hostile_app
@@ -218,11 +230,12 @@ def test_login_protects_every_route_and_the_api(tmp_path: Path, briefs_index: Se
             "/config",
             "/gradio_api/info",
             "/gradio_api/queue/status",
-            "/gradio_api/api/ask",
             "/gradio_api/file=/etc/passwd",
         ):
-            status, body = get(url + route)
-            assert status in (401, 403) or b"ask" not in body, route
+            assert get(url + route)[0] == 401, route
+        for route in ("/gradio_api/api/ask", "/gradio_api/call/ask", "/gradio_api/queue/join"):
+            status, body = post(url + route, {"data": ["housing"], "fn_index": 0, "session_hash": "x"})
+            assert status == 401, (route, status, body[:200])
         with pytest.raises(Exception):  # noqa: B017 - the client's error type varies by failure point
             Client(url + "/", verbose=False).predict("housing", api_name="/ask")
         client = Client(url + "/", auth=("staff", "correct horse battery"), verbose=False)
