@@ -348,7 +348,7 @@ class Store:
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 doc_id = str(meta["doc_id"])
                 if meta.get("brief_hash") == committed.get(doc_id, ""):
-                    found[doc_id].append(_passage(cid, doc, meta, 0.0))
+                    found[doc_id].append(_passage(cid, doc, meta))
             yield from found.items()
 
     def get_passages(self, chunk_ids: Sequence[str]) -> dict[str, Passage]:
@@ -356,7 +356,7 @@ class Store:
             return {}
         got = self._chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
         return {
-            cid: _passage(cid, doc, meta, 0.0)
+            cid: _passage(cid, doc, meta)
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
 
@@ -502,7 +502,8 @@ def _chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
     }
 
 
-def _passage(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Passage:
+def _passage(chunk_id: str, text: str, meta: dict[str, Any]) -> Passage:
+    """A stored chunk as a Passage; its score is set by whoever ranks it (retrieval)."""
     page = int(meta.get("page", -1))
     return Passage(
         chunk_id=chunk_id,
@@ -514,7 +515,7 @@ def _passage(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Pa
         source=str(meta["source"]),
         page=page if page >= 0 else None,
         text=text,
-        score=round(score, 6),
+        score=0.0,
         start=int(meta.get("start", 0)),
         end=int(meta.get("end", 0)),
         language=str(meta.get("language", "en")),

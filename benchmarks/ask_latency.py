@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from assistant.evaluation.metrics import percentile
 from assistant.evaluation.testset import load_testset
 from assistant.library import Library
+from assistant.percentiles import percentile
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ask-latency.json"
 

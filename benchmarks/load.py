@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from assistant.evaluation.testset import load_testset
+from assistant.percentiles import percentile
 from tests.servers import start_app, stop
 
 ROOT = Path(__file__).resolve().parent
+
+
+def _ms(seconds: float | None) -> float:
+    return (seconds or 0.0) * 1000
 
 
 def main() -> None:
@@ -79,9 +83,9 @@ def main() -> None:
         "requests": len(results),
         "errors": sum(r["error"] is not None for r in results),
         "right": sum(r["right"] for r in results),
-        "p50_ms": statistics.median(times) * 1000,
-        "p95_ms": times[int(0.95 * (len(times) - 1))] * 1000,
-        "max_ms": times[-1] * 1000,
+        "p50_ms": _ms(percentile(times, 50)),
+        "p95_ms": _ms(percentile(times, 95)),
+        "max_ms": max(times) * 1000,
         "wall_s": wall,
         "requests_per_s": len(results) / wall,
     }

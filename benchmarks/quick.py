@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.embeddings import make_embeddings
 from assistant.library import Library
+from assistant.percentiles import percentile
 from assistant.retrieval import Timings
 
 
@@ -59,10 +59,10 @@ def main() -> None:
         "unchanged_reingest_s": round(again.seconds, 3),
         "unchanged_reingest_embedded": again.embedded,
         "queries": len(times),
-        "search_p50_ms": round(statistics.median(times), 1),
-        "search_p95_ms": round(sorted(times)[int(0.95 * (len(times) - 1))], 1),
+        "search_p50_ms": round(percentile(times, 50) or 0.0, 1),
+        "search_p95_ms": round(percentile(times, 95) or 0.0, 1),
         "split_p50_ms": {
-            name: round(statistics.median(getattr(t, name) for t in parts), 2)
+            name: round(percentile([getattr(t, name) for t in parts], 50) or 0.0, 2)
             for name in ("embed_ms", "dense_ms", "keyword_ms", "fuse_ms")
         },
     }

@@ -12,24 +12,28 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from assistant.percentiles import percentile as _percentile
+
 BASELINE_COLLECTION = "baseline"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The package's nearest-rank percentile (its module imports nothing else of ours, so the baseline
+    phase's peak memory is not inflated); 0.0 for no values."""
+    return _percentile(values, q) or 0.0
+
+
+def _median(values: list[float]) -> float:
+    return percentile(values, 50)
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest rank, as `assistant.evaluation.metrics.percentile`; not imported from there, because that
-    package pulls in ours (about 80 MB), which would count in the baseline phase's peak memory."""
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:
@@ -101,10 +105,10 @@ def ours_query(store: Path, questions: Path) -> dict[str, Any]:
             retrieval = assistant.retrieve(case["question"], k=30)
             hit += hits([p.doc_id for p in retrieval.passages], case["volume"])
         parts = {
-            name: statistics.median(getattr(t, name) for t in split)
+            name: _median([getattr(t, name) for t in split])
             for name in ("embed_ms", "dense_ms", "keyword_ms", "fuse_ms")
         }
-        parts["answer_ms"] = statistics.median(ask_ms) - statistics.median(search_ms)
+        parts["answer_ms"] = _median(ask_ms) - _median(search_ms)
     return {
         "questions": len(cases),
         "hit@5": hit / len(cases),

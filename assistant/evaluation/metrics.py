@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from assistant.percentiles import interval, percentile
 
 HIT_KS = (1, 3, 5)
 GATEABLE = frozenset(
@@ -98,15 +99,6 @@ def all_in_top(result: QuestionResult, k: int) -> bool:
 def reciprocal_rank(result: QuestionResult) -> float:
     rank = result.first_relevant_rank
     return 1.0 / rank if rank else 0.0
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0..100); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = max(0, math.ceil(q / 100 * len(ordered)) - 1)
-    return ordered[index]
 
 
 _PUNCT = str.maketrans("’‘“”–—•", "''\"\"-- ")
@@ -222,8 +214,9 @@ def intervals(
     out = {}
     for name, values in draws.items():
         if len(values) >= rounds // 2:  # measurable in most resamples
-            values.sort()
-            out[name] = (values[int(0.025 * len(values))], values[max(0, int(0.975 * len(values)) - 1)])
+            ends = interval(values)
+            if ends is not None:
+                out[name] = ends
     return out
 
 
