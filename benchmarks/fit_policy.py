@@ -3,8 +3,9 @@
     .venv/bin/python -m benchmarks.fit_policy --store STORE SET.jsonl ... [--reader local|none]
 
 1. Features: every question goes through retrieval and evidence exactly as in `ask`; for each of its
-   top briefs the policy's features are recorded, with the reader's probability (cached in
-   --features, so a refit does not ask the model again). Label: the brief is one the line expects.
+   top briefs the policy's features are recorded, with the reader's probability, in --features
+   (the reader's replies are cached beside it in reader-replies.jsonl, so a refit asks the model only
+   about excerpts it has not read). Label: the brief is one the line expects.
 2. Cross-validation: the questions are split into k folds (whole questions, never briefs of one
    question apart); on each, a logistic regression is fitted on the other folds, its threshold is
    placed where the balanced accuracy on those folds is best (answerable questions answered from an
@@ -35,6 +36,7 @@ from assistant.answering.policy import LEXICAL_FEATURES, READER_FEATURES, readin
 from assistant.config import Settings
 from assistant.evaluation.testset import load_testset
 from assistant.library import Library
+from assistant.percentiles import interval
 
 POLICY = Path(__file__).resolve().parents[1] / "assistant" / "answering" / "policy.json"
 L2 = 1.0
@@ -74,15 +76,14 @@ class CachedReader:
 
 
 def collect(store: Path, sets: list[Path], features: Path, reader_name: str) -> list[dict[str, Any]]:
-    """One row per (question, candidate brief), read from `features` when already collected."""
-    done: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    if features.exists():
-        for line in features.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            done.setdefault((row["set"], row["line"]), []).append(row)
+    """One row per (question, candidate brief), written afresh to `features`.
+
+    Retrieval and evidence run again on every fit (they are cheap, and a change to either must reach
+    the fit); only the reader's replies are cached, by the text it was shown.
+    """
     settings = Settings(_env_file=None, store_dir=store, reader=reader_name)  # type: ignore[call-arg]
     rows: list[dict[str, Any]] = []
-    with Library.open(settings) as library, features.open("a", encoding="utf-8") as out:
+    with Library.open(settings) as library, features.open("w", encoding="utf-8") as out:
         assistant = library.assistant()
         assistant.judge.reader = CachedReader(
             assistant.judge.reader, features.with_name("reader-replies.jsonl")
@@ -93,10 +94,6 @@ def collect(store: Path, sets: list[Path], features: Path, reader_name: str) -> 
             for n, case in enumerate(cases, start=1):
                 if "conversation" in case.extra:
                     continue  # a turn's features depend on the conversation before it
-                key = (path.name, case.line)
-                if key in done:
-                    rows += done[key]
-                    continue
                 found = assistant.candidates(case.question, read_all=True)
                 expected = set(case.expected or ())
                 base = {
@@ -280,12 +277,7 @@ def summary(results: list[dict[str, Any]], seed: int = 0, rounds: int = 1000) ->
     draws = [figures([rng.choice(results) for _ in results]) for _ in range(rounds)]
     out: dict[str, Any] = {"questions": len(results)}
     for name, value in point.items():
-        values = sorted(d[name] for d in draws if not math.isnan(d[name]))
-        low, high = (
-            (values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1])
-            if values
-            else (math.nan, math.nan)
-        )
+        low, high = interval(d[name] for d in draws if not math.isnan(d[name])) or (math.nan, math.nan)
         out[name] = {"value": round(value, 3), "ci95": [round(low, 3), round(high, 3)]}
     return out
 
