@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from assistant.answering.generation import GENERATORS
 from assistant.config import Settings
 from assistant.errors import AssistantError, ConfigError, UsageError
-from assistant.generation import GENERATORS
 from assistant.models import Passage, SearchFilter
 
 log = logging.getLogger("assistant")
@@ -31,12 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--store", type=Path, help="index folder (default: vectorstore/, or ASSISTANT_STORE_DIR)"
-        )
-        p.add_argument("--json", action="store_true", help="machine-readable output")
-
     p = sub.add_parser("ingest", help="index brief files or folders (default: corpus/)")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it again from scratch")
@@ -46,22 +40,50 @@ def build_parser() -> argparse.ArgumentParser:
         help="index new briefs even when most of their text repeats an indexed brief "
         "(otherwise they are held back, reported, and the exit code is 1)",
     )
-    common(p)
+    _common(p)
 
     p = sub.add_parser("search", help="ranked passages for a query, with citations")
     p.add_argument("query")
     p.add_argument("-k", type=_passages, default=None, help="number of passages, 1-100 (default 5)")
     add_filter_options(p)
-    common(p)
+    _common(p)
 
     p = sub.add_parser("ask", help="answer a question with verified citations (or refuse)")
     p.add_argument("question")
+    _answer_options(p)
+    add_filter_options(p)
+    _common(p)
+
+    _eval_parser(
+        sub.add_parser("eval", help="run a test set and report hit@k, MRR, citations, refusals, latency")
+    )
+
+    p = sub.add_parser("serve", help="serve the web app (Chat, Search, Evaluate, Library)")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1; anything else needs a login)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--store", type=Path, help="index folder (default: vectorstore/, or ASSISTANT_STORE_DIR)")
+
+    p = sub.add_parser("stats", help="what the index holds")
+    _common(p)
+
+    p = sub.add_parser("remove", help="remove briefs from the index by id (e.g. 697)")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    _common(p)
+    return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", type=Path, help="index folder (default: vectorstore/, or ASSISTANT_STORE_DIR)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _answer_options(p: argparse.ArgumentParser) -> None:
+    # The choices are the generator registry's names, so a new generator is offered here unedited.
     p.add_argument("--generator", choices=list(GENERATORS), help="default: extractive")
     p.add_argument("-k", type=_passages, default=None, help="passages given to the answer, 1-100 (default 5)")
-    add_filter_options(p)
-    common(p)
 
-    p = sub.add_parser("eval", help="run a test set and report hit@k, MRR, citations, refusals, latency")
+
+def _eval_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("testset", nargs="?", type=Path, help="JSONL or CSV test set")
     p.add_argument("--report", type=Path, help="write a Markdown (.md) or HTML (.html) report with a chart")
     p.add_argument("--out", type=Path, help="also write the full JSON result to this file")
@@ -86,8 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("OLD.json", "NEW.json"),
         help="show which questions got better or worse between two runs",
     )
-    p.add_argument("-k", type=_passages, default=None, help="passages given to the answer, 1-100 (default 5)")
-    p.add_argument("--generator", choices=list(GENERATORS), help="default: extractive")
+    _answer_options(p)
     p.add_argument("--retrieval-only", action="store_true", help="measure retrieval without answering")
     p.add_argument(
         "--explain",
@@ -95,20 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also rank each retrieval stage (dense, keyword, routes) on its own for every answerable "
         "question, and report where the expected brief was lost",
     )
-    common(p)
-
-    p = sub.add_parser("serve", help="serve the web app (Chat, Search, Evaluate, Library)")
-    p.add_argument("--host", help="address to bind (default 127.0.0.1; anything else needs a login)")
-    p.add_argument("--port", type=int, help="port (default 7860)")
-    p.add_argument("--store", type=Path, help="index folder (default: vectorstore/, or ASSISTANT_STORE_DIR)")
-
-    p = sub.add_parser("stats", help="what the index holds")
-    common(p)
-
-    p = sub.add_parser("remove", help="remove briefs from the index by id (e.g. 697)")
-    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
-    common(p)
-    return parser
+    _common(p)
 
 
 def add_filter_options(p: argparse.ArgumentParser) -> None:
@@ -170,7 +178,7 @@ def make_settings(args: argparse.Namespace) -> Settings:
 
 
 def parse_filter(args: argparse.Namespace) -> SearchFilter:
-    from assistant.filters import date_bound
+    from assistant.retrieval.filters import date_bound
 
     try:
         since = date_bound(args.since, end=False) if args.since else None
@@ -272,8 +280,6 @@ def _where(section: str, page: int | None) -> str:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.evaluation import check_gates, evaluate, parse_gate
     from assistant.evaluation.metrics import GATEABLE
-    from assistant.evaluation.report import group_table, metric_table, write_report
-    from assistant.evaluation.stages import stage_lines
     from assistant.library import Library
 
     if args.compare:
@@ -299,54 +305,74 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 progress=progress,
                 answer=not args.retrieval_only,
                 explain=args.explain,
-                settings={
-                    "store": str(settings.store_dir),
-                    "embedding_model": library.embedder.name,
-                    "top_k": top_k,
-                    "retrieval": library.retriever.mode,
-                    "generator": "none" if args.retrieval_only else settings.generator,
-                    "reader": assistant.judge.reader.name,
-                    "policy": assistant.judge.policy.source.get("fitted", "?"),
-                    "briefs": len(library.records()),
-                    "chunks": library.store.count(),
-                },
+                settings=_run_settings(args, settings, library, assistant, top_k),
             )
     problems = check_gates(gates, run.metrics)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(run.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     if args.report:
-        notes = [
-            f"test set: {args.testset} ({len(run.results)} questions, {len(run.errors)} bad lines skipped)",
-            f"index: {settings.store_dir}, {run.settings['briefs']} briefs, {run.settings['chunks']} chunks",
-            f"embedding model: {run.settings['embedding_model']}; retrieval: {run.settings['retrieval']}; "
-            f"top {top_k} passages; generator: {run.settings['generator']}",
-            "ranks are document-level: the distinct briefs of the ranked passages, in order",
-        ]
-        write_report(
-            args.report,
-            run.metrics,
-            run.results,
-            title="Evaluation report",
-            notes=notes,
-            groups=run.groups,
-            stages=run.stages,
-        )
+        _write_eval_report(args, run, settings, top_k)
     if args.json:
         emit_json(run.to_dict())
     else:
-        for error in run.errors:
-            print(f"skipped {args.testset}:{error}", file=sys.stderr)
-        print(metric_table(run.metrics, run.intervals))
-        if run.groups:
-            print("\n" + group_table(run.groups))
-        if run.stages:
-            print("\n" + "\n".join(stage_lines(run.stages, markdown=False)))
-        if args.report:
-            print(f"report: {args.report} (chart: {args.report.with_suffix('.png')})")
+        _print_run(args, run)
     for problem in problems:
         print(f"gate failed: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _run_settings(
+    args: argparse.Namespace, settings: Settings, library: Any, assistant: Any, top_k: int
+) -> dict[str, Any]:
+    """What a run ran on, recorded in its JSON so that two runs can be told apart later."""
+    return {
+        "store": str(settings.store_dir),
+        "embedding_model": library.embedder.name,
+        "top_k": top_k,
+        "retrieval": library.retriever.mode,
+        "generator": "none" if args.retrieval_only else settings.generator,
+        "reader": assistant.judge.reader.name,
+        "policy": assistant.judge.policy.source.get("fitted", "?"),
+        "briefs": len(library.records()),
+        "chunks": library.store.count(),
+    }
+
+
+def _write_eval_report(args: argparse.Namespace, run: Any, settings: Settings, top_k: int) -> None:
+    from assistant.evaluation.report import write_report
+
+    notes = [
+        f"test set: {args.testset} ({len(run.results)} questions, {len(run.errors)} bad lines skipped)",
+        f"index: {settings.store_dir}, {run.settings['briefs']} briefs, {run.settings['chunks']} chunks",
+        f"embedding model: {run.settings['embedding_model']}; retrieval: {run.settings['retrieval']}; "
+        f"top {top_k} passages; generator: {run.settings['generator']}",
+        "ranks are document-level: the distinct briefs of the ranked passages, in order",
+    ]
+    write_report(
+        args.report,
+        run.metrics,
+        run.results,
+        title="Evaluation report",
+        notes=notes,
+        groups=run.groups,
+        stages=run.stages,
+    )
+
+
+def _print_run(args: argparse.Namespace, run: Any) -> None:
+    from assistant.evaluation.report import group_table, metric_table
+    from assistant.evaluation.stages import stage_lines
+
+    for error in run.errors:
+        print(f"skipped {args.testset}:{error}", file=sys.stderr)
+    print(metric_table(run.metrics, run.intervals))
+    if run.groups:
+        print("\n" + group_table(run.groups))
+    if run.stages:
+        print("\n" + "\n".join(stage_lines(run.stages, markdown=False)))
+    if args.report:
+        print(f"report: {args.report} (chart: {args.report.with_suffix('.png')})")
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -15,21 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from assistant.answering.generation import Condenser, Generator, make_generator
 from assistant.answering.judge import Judge
 from assistant.answering.policy import load_policy
+from assistant.answering.qa import Assistant, require_text
 from assistant.answering.reader import make_reader
 from assistant.config import Settings
-from assistant.embeddings import E5Embedder, Embedder, make_embeddings, make_router, make_scorer
 from assistant.errors import StoreError
-from assistant.generation import Generator, make_generator
-from assistant.generation.llm import ChatGenerator
-from assistant.ingest import IngestReport, Progress, finish_pending, ingest
-from assistant.keyword import KeywordIndex
-from assistant.locking import StoreLock
+from assistant.indexing.embeddings import Embedder, make_embeddings, make_router, make_scorer
+from assistant.indexing.ingest import IngestReport, Progress, finish_pending, ingest
+from assistant.indexing.keyword import KeywordIndex
+from assistant.indexing.locking import StoreLock
+from assistant.indexing.store import Store, store_location
 from assistant.models import BriefRecord, Passage, SearchFilter
-from assistant.qa import Assistant, require_text
-from assistant.retrieval import Retriever, Timings
-from assistant.store import Store, store_location
+from assistant.retrieval.search import Retriever, Timings
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +142,7 @@ class Library:
     def assistant(self, generator: Generator | None = None, *, top_k: int | None = None) -> Assistant:
         """An assistant over this index with the configured (or given) generator."""
         generator = generator or make_generator(self.settings)
-        condenser = generator if isinstance(generator, ChatGenerator) else None
+        condenser = generator if isinstance(generator, Condenser) else None  # a capability, not a class
         return Assistant(
             self.retriever,
             top_k=top_k or self.settings.top_k,
@@ -153,7 +152,7 @@ class Library:
             condenser=condenser,
             judge=self.judge(),
             # With the multilingual model as the index model, every question is weighed as multilingual.
-            multilingual=self.router or (self.scorer if isinstance(self.scorer, E5Embedder) else None),
+            multilingual=self.router or (self.scorer if self.scorer.multilingual else None),
             max_question_chars=self.settings.max_question_chars,
             history_turns=self.settings.history_turns,
         )

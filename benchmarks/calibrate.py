@@ -14,11 +14,11 @@ import argparse
 import json
 from pathlib import Path
 
+from assistant.answering.generation.verify import Verifier
 from assistant.config import Settings
 from assistant.evaluation.testset import load_testset
-from assistant.generation.verify import Verifier
 from assistant.library import Library
-from assistant.text import split_sentences
+from assistant.reading.text import split_sentences
 
 
 def main() -> None:

@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.embeddings import make_embeddings
+from assistant.indexing.embeddings import make_embeddings
 from assistant.library import Library
 from assistant.percentiles import percentile
-from assistant.retrieval import Timings
+from assistant.retrieval.search import Timings
 
 
 def main() -> None:

@@ -78,7 +78,7 @@ def ours_ingest(corpus: Path, store: Path) -> dict[str, Any]:
 
 def ours_query(store: Path, questions: Path) -> dict[str, Any]:
     from assistant.library import Library
-    from assistant.retrieval import Timings
+    from assistant.retrieval.search import Timings
 
     settings = _settings(store)
     cases = load_questions(questions)

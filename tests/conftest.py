@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder, make_embeddings
+from assistant.indexing.embeddings import Embedder, make_embeddings
 from assistant.library import Library
 
 ROOT = Path(__file__).resolve().parents[1]

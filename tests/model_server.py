@@ -11,7 +11,7 @@ import signal
 import threading
 from pathlib import Path
 
-from assistant.runtime import model_file
+from assistant.answering.runtime import model_file
 
 
 def main() -> None:

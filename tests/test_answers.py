@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.conversation import Turn
+from assistant.answering.conversation import Turn
+from assistant.answering.qa import QuestionError
 from assistant.evaluation import evaluate
 from assistant.library import Library
 from assistant.models import SearchFilter
-from assistant.qa import QuestionError
 
 pytestmark = pytest.mark.shared
 GATE = Path(__file__).parent / "data" / "qa-gate.jsonl"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.briefs import read_brief
-from assistant.chunking import chunk_brief, embedding_text
-from assistant.embeddings import Embedder
+from assistant.indexing.chunking import chunk_brief, embedding_text
+from assistant.indexing.embeddings import Embedder
+from assistant.reading import read_brief
 from tests.conftest import CORPUS
 
 MAX = 10_000_000

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answering.qa import Assistant
 from assistant.config import Settings
 from assistant.errors import TestSetError
 from assistant.evaluation import check_gates, evaluate, load_testset, parse_gate
@@ -24,7 +25,6 @@ from assistant.evaluation.metrics import (
 )
 from assistant.evaluation.report import write_report
 from assistant.library import Library
-from assistant.qa import Assistant
 
 
 def result(expected: list[str] | None, ranking: list[str], **kw: object) -> QuestionResult:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.filters import date_bound, filter_from_question, merge
-from assistant.generation.verify import _sentences_with_markers
+from assistant.answering.generation.verify import _sentences_with_markers
 from assistant.models import SearchFilter
-from assistant.text import display_sentence, split_sentences
+from assistant.reading.text import display_sentence, split_sentences
+from assistant.retrieval.filters import date_bound, filter_from_question, merge
 
 
 @pytest.mark.parametrize(

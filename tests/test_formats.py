@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.briefs import read_brief
 from assistant.errors import BriefReadError
+from assistant.reading import read_brief
 from tests.pdfmaker import encrypt_pdf, make_pdf
 
 MAX = 10_000_000

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder
 from assistant.errors import EmbeddingMismatchError, StoreBusyError, StoreError
+from assistant.indexing.embeddings import Embedder
+from assistant.indexing.store import Store
 from assistant.library import Library
-from assistant.store import Store
 from tests.conftest import CORPUS, make_settings
 
 BRIEF = (
@@ -211,9 +211,9 @@ def test_interrupted_new_brief_is_listed_as_pending_then_rolled_forward(
     import hashlib
     from dataclasses import replace
 
-    from assistant.briefs import parse_brief
-    from assistant.chunking import chunk_brief, chunker_signature
-    from assistant.ingest import _record
+    from assistant.indexing.chunking import chunk_brief, chunker_signature
+    from assistant.indexing.ingest import _record
+    from assistant.reading import parse_brief
 
     ingest(settings, embedder, folder)
     extra = tmp_path / "later" / "c.txt"

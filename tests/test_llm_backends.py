@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answering.generation import make_generator
 from assistant.answering.reader import Excerpt, local_reader, make_reader, openai_reader
+from assistant.answering.runtime import MODEL_SIZE, ModelError, model_file, shared_model
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.generation import make_generator
 from assistant.library import Library
 from assistant.models import Answer
-from assistant.runtime import MODEL_SIZE, ModelError, model_file, shared_model
 from tests.servers import BIN, free_port, stop, wait_for_http
 
 pytestmark = [pytest.mark.slow]
@@ -53,7 +53,7 @@ def test_a_missing_model_part_is_named(tmp_path: Path) -> None:
         import sys
         sys.path.insert(0, {str(tmp_path / "site")!r})
         from pathlib import Path
-        from assistant.runtime import ModelError, model_file
+        from assistant.answering.runtime import ModelError, model_file
         try:
             model_file(Path({str(tmp_path / "models")!r}))
         except ModelError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.briefs import metadata as meta
+from assistant.reading import metadata as meta
 
 
 @pytest.mark.parametrize(

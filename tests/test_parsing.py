@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.briefs import HEADER_SECTION, read_brief
+from assistant.reading import HEADER_SECTION, read_brief
 from tests.conftest import CORPUS
 
 MAX = 10_000_000

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.answering.generation.evidence import answer_type_missing
 from assistant.answering.policy import (
     LEXICAL_FEATURES,
     READER_FEATURES,
@@ -17,9 +18,8 @@ from assistant.answering.policy import (
     load_policy,
 )
 from assistant.answering.reader import whole_sentences, yes_probability
+from assistant.answering.runtime import TokenChoice
 from assistant.errors import ConfigError
-from assistant.generation.evidence import answer_type_missing
-from assistant.runtime import TokenChoice
 from benchmarks.fit_policy import best_threshold, fit
 
 

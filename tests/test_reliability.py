@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder
 from assistant.errors import EmbeddingMismatchError, TestSetError
 from assistant.evaluation import load_testset
+from assistant.indexing.embeddings import Embedder
 from assistant.library import Library
 from assistant.percentiles import percentile
 from benchmarks.synth import generate

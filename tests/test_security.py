@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from assistant.answering.generation import make_generator
+from assistant.answering.generation.llm import ChatGenerator
 from assistant.config import Settings
-from assistant.embeddings import Embedder
-from assistant.generation import make_generator
-from assistant.generation.llm import ChatGenerator
+from assistant.indexing.embeddings import Embedder
 from assistant.library import Library
 from assistant.ui.login import FIRST_DELAY_S, LOCKOUT_AFTER, LOCKOUT_S, MAX_DELAY_S, Throttle, checker
 from tests.conftest import CORPUS, make_settings

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder
+from assistant.indexing.embeddings import Embedder
 from assistant.library import Library
 from assistant.models import SearchFilter
 from tests.conftest import CORPUS, make_settings

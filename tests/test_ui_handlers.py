@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder
+from assistant.indexing.embeddings import Embedder
 from assistant.library import Library
 from assistant.ui import render
 from assistant.ui.handlers import Handlers, make_filter

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from assistant.generation.llm import ChatGenerator
+from assistant.answering.generation.llm import ChatGenerator
 from assistant.library import Library
 
 pytestmark = pytest.mark.shared

@@ -10,9 +10,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from assistant.answering.generation.evidence import Evidence, IdfFunction
 from assistant.answering.policy import BriefCase, Decision, Policy, brief_cases, with_reader
 from assistant.answering.reader import Excerpt, NoReader, Reader
-from assistant.generation.evidence import Evidence, IdfFunction
 from assistant.models import Passage
 
 _REMEMBERED = 4096  # reader replies kept (question, excerpt) -> probability

@@ -22,9 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from assistant.answering.reader import Excerpt
-from assistant.errors import ConfigError
-from assistant.generation.evidence import (
+from assistant.answering.generation.evidence import (
     Candidate,
     Evidence,
     IdfFunction,
@@ -32,7 +30,9 @@ from assistant.generation.evidence import (
     specifics,
     weighted_share,
 )
-from assistant.keyword import tokenize
+from assistant.answering.reader import Excerpt
+from assistant.errors import ConfigError
+from assistant.indexing.keyword import tokenize
 from assistant.models import Passage
 
 MAX_BRIEFS = 3  # candidate briefs weighed per question

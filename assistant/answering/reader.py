@@ -17,10 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from assistant.config import Settings
-from assistant.errors import ConfigError
-from assistant.prompts import Prompt, load_prompt
-from assistant.runtime import (
+from assistant.answering.prompts import Prompt, load_prompt
+from assistant.answering.runtime import (
     MODEL_NAME,
     LocalModel,
     ModelError,
@@ -28,6 +26,8 @@ from assistant.runtime import (
     chat_prompt,
     shared_model,
 )
+from assistant.config import Settings
+from assistant.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -194,16 +194,33 @@ def openai_reader(base_url: str | None, model: str, api_key: str, timeout: float
     return PromptedReader(f"openai:{model}", first_token, write)
 
 
-def make_reader(settings: Settings) -> Reader:
-    """The reader the settings name (`ASSISTANT_READER`): local, openai or none."""
-    if settings.reader == "none":
-        return NoReader()
-    if settings.reader == "openai":
-        if not settings.openai_base_url and not settings.openai_api_key:
-            raise ConfigError(
-                "the openai reader needs ASSISTANT_OPENAI_BASE_URL (for a local server) "
-                "or ASSISTANT_OPENAI_API_KEY"
-            )
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-        return openai_reader(settings.openai_base_url, settings.openai_model, key)
+def _none(settings: Settings) -> Reader:
+    return NoReader()
+
+
+def _openai(settings: Settings) -> Reader:
+    if not settings.openai_base_url and not settings.openai_api_key:
+        raise ConfigError(
+            "the openai reader needs ASSISTANT_OPENAI_BASE_URL (for a local server) "
+            "or ASSISTANT_OPENAI_API_KEY"
+        )
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+    return openai_reader(settings.openai_base_url, settings.openai_model, key)
+
+
+def _local(settings: Settings) -> Reader:
     return local_reader(lambda: shared_model(settings.model_dir, threads=settings.llm_threads))
+
+
+# Readers by the name `ASSISTANT_READER` uses: adding a backend is a factory and an entry here.
+READERS: dict[str, Callable[[Settings], Reader]] = {"local": _local, "openai": _openai, "none": _none}
+
+
+def make_reader(settings: Settings) -> Reader:
+    """The reader the settings name (`ASSISTANT_READER`)."""
+    factory = READERS.get(settings.reader)
+    if factory is None:
+        raise ConfigError(
+            f"ASSISTANT_READER: unknown reader {settings.reader!r}", hint=f"use one of {', '.join(READERS)}"
+        )
+    return factory(settings)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.answering.qa import Assistant
 from assistant.evaluation.metrics import (
     LOWER_IS_BETTER,
     QuestionResult,
@@ -16,7 +17,6 @@ from assistant.evaluation.metrics import (
 from assistant.evaluation.runner import EvalProgress, run_cases
 from assistant.evaluation.stages import stage_table
 from assistant.evaluation.testset import LineError, TestCase, load_testset
-from assistant.qa import Assistant
 
 __all__ = [
     "EvalRun",

@@ -6,12 +6,12 @@ import logging
 import time
 from collections.abc import Callable
 
-from assistant.conversation import Turn
+from assistant.answering.conversation import Turn
+from assistant.answering.qa import Assistant, Retrieval
 from assistant.evaluation.metrics import QuestionResult, evidence_in, judge
 from assistant.evaluation.stages import stage_ranks
 from assistant.evaluation.testset import TestCase
 from assistant.models import Answer
-from assistant.qa import Assistant, Retrieval
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,1 @@
-"""Prompt templates, shipped as package data and read by `assistant.prompts.load_prompt`."""
+"""Prompt templates, shipped as package data and read by `assistant.answering.prompts.load_prompt`."""

@@ -404,7 +404,7 @@ def _placeholder() -> str:
 
 
 def _suffixes() -> set[str]:
-    from assistant.briefs import SUPPORTED_SUFFIXES
+    from assistant.reading import SUPPORTED_SUFFIXES
 
     return set(SUPPORTED_SUFFIXES)
 

@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.briefs import SUPPORTED_SUFFIXES
-from assistant.conversation import Turn
+from assistant.answering.conversation import Turn
 from assistant.errors import AssistantError
 from assistant.evaluation import EvalRun, evaluate
 from assistant.evaluation.report import metric_rows, write_report
 from assistant.evaluation.testset import read_lines
-from assistant.filters import date_bound
 from assistant.library import Library, Stats
 from assistant.models import Answer, Passage, SearchFilter
+from assistant.reading import SUPPORTED_SUFFIXES
+from assistant.retrieval.filters import date_bound
 from assistant.ui import render
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.conversation import Turn
+from assistant.answering.conversation import Turn
 from assistant.models import Answer, BriefRecord, Citation, Passage
 
 # The columns of a passage export (CSV/JSON); the page's table is narrower (`SEARCH_COLUMNS`).

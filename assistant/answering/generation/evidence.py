@@ -12,12 +12,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistant.briefs.metadata import detect_language
-from assistant.briefs.structure import HEADER_SECTION, OVERVIEW_SECTION
-from assistant.embeddings import Embedder
-from assistant.keyword import tokenize
+from assistant.indexing.embeddings import Embedder
+from assistant.indexing.keyword import tokenize
 from assistant.models import Passage
-from assistant.text import display_sentence, sentence_spans
+from assistant.reading.metadata import detect_language
+from assistant.reading.structure import HEADER_SECTION, OVERVIEW_SECTION
+from assistant.reading.text import display_sentence, sentence_spans
 
 IdfFunction = Callable[[list[str]], dict[str, float]]
 

@@ -10,7 +10,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from assistant.briefs import metadata as meta
+import assistant.reading.metadata as meta
 from assistant.models import Block, Brief
 
 HEADER_SECTION = "Title and authors"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.briefs.metadata import detect_language
+from assistant.reading.metadata import detect_language
 
 # Abbreviations after which a period does not end a sentence.
 _ABBREV = re.compile(

@@ -21,10 +21,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.briefs.metadata import date_key, volume_key
 from assistant.config import Settings
 from assistant.errors import EmbeddingMismatchError, StoreError, storage_failure
 from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
+from assistant.reading.metadata import date_key, volume_key
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator, Sequence
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from assistant.generation.evidence import Evidence
+from assistant.answering.generation.evidence import Evidence
+from assistant.answering.prompts import Prompt, load_prompt
 from assistant.models import Passage
-from assistant.prompts import Prompt, load_prompt
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ _PASSAGE_CHARS = 1200
 
 class ChatGenerator:
     """Drafts an answer with a chat model; `condense` rewrites follow-up questions."""
+
+    quotes = False  # the model writes its own sentences: each is verified, removals are reported
 
     def __init__(
         self, model: BaseChatModel, *, name: str, answer: Prompt | None = None, condense: Prompt | None = None

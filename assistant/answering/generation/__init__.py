@@ -7,17 +7,20 @@ checks every sentence and citation, whichever generator wrote it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from assistant.answering.generation.evidence import Evidence
+from assistant.answering.generation.extractive import ExtractiveGenerator
 from assistant.config import Settings
 from assistant.errors import ConfigError, MissingExtraError
-from assistant.generation.evidence import Evidence
-from assistant.generation.extractive import ExtractiveGenerator
 from assistant.models import Passage
 
 
 class Generator(Protocol):
     name: str
+    # True when every sentence drafted is a brief's own sentence (the extractive generator): then a
+    # sentence verification sets aside is not reported, and no fallback is needed.
+    quotes: bool
 
     def draft(
         self, question: str, passages: list[Passage], evidence: Evidence, language: str
@@ -26,7 +29,10 @@ class Generator(Protocol):
         ...
 
 
+@runtime_checkable
 class Condenser(Protocol):
+    """A generator that can also rewrite a follow-up as a standalone question."""
+
     def condense(self, question: str, history: Sequence[tuple[str, str]]) -> str: ...
 
 
@@ -35,9 +41,9 @@ def _extractive(settings: Settings) -> Generator:
 
 
 def _llamacpp(settings: Settings) -> Generator:
-    from assistant.generation.llamacpp import LocalChat
-    from assistant.generation.llm import ChatGenerator
-    from assistant.runtime import LocalModel, shared_model
+    from assistant.answering.generation.llamacpp import LocalChat
+    from assistant.answering.generation.llm import ChatGenerator
+    from assistant.answering.runtime import LocalModel, shared_model
 
     if settings.llm_model_path is not None:
         if not settings.llm_model_path.is_file():
@@ -56,7 +62,7 @@ def _openai(settings: Settings) -> Generator:
         raise MissingExtraError("the openai generator", "openai", "langchain-openai")
     from langchain_openai import ChatOpenAI
 
-    from assistant.generation.llm import ChatGenerator
+    from assistant.answering.generation.llm import ChatGenerator
 
     if not settings.openai_base_url and not settings.openai_api_key:
         raise ConfigError(

@@ -21,11 +21,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant.briefs.metadata import date_key, volume_key
 from assistant.models import SearchFilter
+from assistant.reading.metadata import date_key, volume_key
 
 if TYPE_CHECKING:
-    from assistant.store import Store
+    from assistant.indexing.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from assistant.briefs.structure import HEADER_SECTION, OVERVIEW_SECTION
 from assistant.models import Block, Brief, Chunk
+from assistant.reading.structure import HEADER_SECTION, OVERVIEW_SECTION
 
 CHUNKER_VERSION = "2"
 TokenCounter = Callable[[str], int]

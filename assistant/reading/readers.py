@@ -8,9 +8,9 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from assistant.briefs.decoding import decode_bytes, normalize_text
-from assistant.briefs.structure import Line
 from assistant.errors import BriefReadError
+from assistant.reading.decoding import decode_bytes, normalize_text
+from assistant.reading.structure import Line
 
 log = logging.getLogger(__name__)
 

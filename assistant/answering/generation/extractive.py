@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assistant.generation.evidence import Candidate, Evidence
-from assistant.keyword import tokenize
+from assistant.answering.generation.evidence import Candidate, Evidence
+from assistant.indexing.keyword import tokenize
 from assistant.models import Passage
 
 COVER_MARGIN = 0.3
@@ -19,6 +19,7 @@ class ExtractiveGenerator:
     """Chooses up to `max_sentences` sentences (about `max_words` words) that answer the question."""
 
     name = "extractive"
+    quotes = True
 
     def __init__(self, *, max_sentences: int = 3, max_words: int = 110, margin: float = 0.15) -> None:
         self.max_sentences = max_sentences

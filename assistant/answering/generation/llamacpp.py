@@ -1,6 +1,6 @@
 """A langchain chat model over the local GGUF model (llama.cpp through xllamacpp), for phrased answers.
 
-It uses the same model and runtime as the reader (`assistant/runtime.py`), loaded once per process:
+It uses the same model and runtime as the reader (`assistant/answering/runtime.py`), loaded once per process:
 by default the packaged Qwen2.5-Coder-1.5B-Instruct; `ASSISTANT_LLM_MODEL_PATH` names another GGUF.
 """
 
@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-from assistant.runtime import LocalModel
+from assistant.answering.runtime import LocalModel
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 _END = "<|im_end|>"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from assistant.briefs.readers import html_lines, markdown_lines, pdf_lines, text_lines
-from assistant.briefs.structure import HEADER_SECTION, Line, assemble
 from assistant.errors import BriefReadError
 from assistant.models import Brief
+from assistant.reading.readers import html_lines, markdown_lines, pdf_lines, text_lines
+from assistant.reading.structure import HEADER_SECTION, Line, assemble
 
 _TEXT_READERS: dict[str, Callable[[bytes, Path], list[Line]]] = {
     ".txt": text_lines,

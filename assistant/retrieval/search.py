@@ -12,11 +12,11 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 
-from assistant.embeddings import Embedder
-from assistant.keyword import KeywordIndex
+from assistant.indexing.embeddings import Embedder
+from assistant.indexing.keyword import KeywordIndex
+from assistant.indexing.store import Store
 from assistant.models import Passage, SearchFilter
-from assistant.store import Store
-from assistant.text import question_language
+from assistant.reading.text import question_language
 
 _ROUTED_BRIEFS = 10
 _ROUTE_SCALE = 0.01

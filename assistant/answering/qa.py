@@ -12,21 +12,21 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from assistant.answering.conversation import Context, Turn, context_of, continues
+from assistant.answering.generation import Condenser, Generator
+from assistant.answering.generation.evidence import Evidence, IdfFunction, gather, match_scores
+from assistant.answering.generation.extractive import ExtractiveGenerator
+from assistant.answering.generation.llm import NOT_IN_BRIEFS
+from assistant.answering.generation.verify import Verified, Verifier
 from assistant.answering.judge import Judge
+from assistant.answering.messages import brief_list, say
 from assistant.answering.policy import MAX_BRIEFS, BriefCase, Decision, choose_sentences
-from assistant.conversation import Context, Turn, context_of, continues
-from assistant.embeddings import Embedder
 from assistant.errors import AssistantError
-from assistant.filters import filter_from_question, merge
-from assistant.generation import Condenser, Generator
-from assistant.generation.evidence import Evidence, IdfFunction, gather, match_scores
-from assistant.generation.extractive import ExtractiveGenerator
-from assistant.generation.llm import NOT_IN_BRIEFS
-from assistant.generation.verify import Verified, Verifier
-from assistant.messages import brief_list, say
+from assistant.indexing.embeddings import Embedder
 from assistant.models import Answer, BriefRef, Passage, SearchFilter, Sentence
-from assistant.retrieval import Retriever, Timings
-from assistant.text import question_language
+from assistant.reading.text import question_language
+from assistant.retrieval.filters import filter_from_question, merge
+from assistant.retrieval.search import Retriever, Timings
 
 _UNDECODABLE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -257,7 +257,7 @@ class Assistant:
         if len(draft) > shown:
             yield AnswerEvent("delta", _labels(draft[shown:], passages))
         verified = verifier.verify(draft, passages, standalone) if NOT_IN_BRIEFS not in draft else Verified()
-        extractive = isinstance(self.generator, ExtractiveGenerator)
+        extractive = getattr(self.generator, "quotes", False)
         # The extractive answer quotes the briefs: a sentence verification sets aside is not news to
         # the user, so only a generated answer's removals are reported.
         notes = _notes(verified, language) if not extractive else []

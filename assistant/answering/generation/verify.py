@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.embeddings import Embedder
-from assistant.generation.evidence import INSTRUCTION, specifics
-from assistant.keyword import tokenize
+from assistant.answering.generation.evidence import INSTRUCTION, specifics
+from assistant.indexing.embeddings import Embedder
+from assistant.indexing.keyword import tokenize
 from assistant.models import Citation, Passage, Sentence
-from assistant.text import display_sentence, sentence_spans
+from assistant.reading.text import display_sentence, sentence_spans
 
 # A sentence counts as supported by a passage when enough of its words are in the passage and it
 # means about the same as one of the passage's sentences. Measured on the dev set's reference answers

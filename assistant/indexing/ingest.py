@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assistant.briefs import is_supported, load_bytes, parse_brief
-from assistant.chunking import chunk_brief, chunker_signature, embedding_text
 from assistant.config import Settings
-from assistant.embeddings import Embedder
 from assistant.errors import BriefReadError, UsageError
-from assistant.keyword import KeywordIndex
+from assistant.indexing.chunking import chunk_brief, chunker_signature, embedding_text
+from assistant.indexing.embeddings import Embedder
+from assistant.indexing.keyword import KeywordIndex
+from assistant.indexing.sketch import Sketch, SketchIndex
+from assistant.indexing.store import Store
 from assistant.models import Brief, BriefRecord, Chunk
-from assistant.sketch import Sketch, SketchIndex
-from assistant.store import Store
+from assistant.reading import is_supported, load_bytes, parse_brief
 
 log = logging.getLogger(__name__)
 
