@@ -18,14 +18,14 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from assistant.briefs import read_brief
+from assistant.answering.generation.llm import ChatGenerator
 from assistant.config import Settings
-from assistant.embeddings import Embedder
 from assistant.evaluation import evaluate
-from assistant.generation.llm import ChatGenerator
-from assistant.keyword import tokenize
+from assistant.indexing.embeddings import Embedder
+from assistant.indexing.keyword import tokenize
 from assistant.library import Library
-from assistant.text import split_sentences
+from assistant.reading import read_brief
+from assistant.reading.text import split_sentences
 from tests.conftest import CORPUS, ROOT, make_settings
 
 KO = ROOT / "tests" / "data" / "ko"
@@ -143,9 +143,20 @@ def test_cross_language_retrieval_and_answers(mixed_library: Library, tmp_path: 
     print("\n" + json.dumps(groups, indent=1))
     assert groups["ko-ko"]["hit@5"] == 1.0 and groups["ko-ko"]["citation_precision"] >= 0.9
     assert groups["ko-ko"]["false_refusal_rate"] <= 0.5
-    assert groups["ko-en"]["hit@5"] >= 0.9 and groups["ko-en"]["citation_precision"] >= 0.7
+    # Korean questions about English briefs: counted, not as a share, because a share of three or four
+    # answers moves by a third when one question is refused. At most one of them may cite a wrong brief
+    # (qa-ko in full: citation precision 0.76 in this direction, `make eval`), and most are answered right.
+    assert groups["ko-en"]["hit@5"] >= 0.9
+    ko_en = [r for r in run.results if r.group == "ko-en"]
+    wrong = [r.question for r in ko_en if not r.refused and _cites_other_briefs(r)]
+    right = [r.question for r in ko_en if not r.refused and not _cites_other_briefs(r)]
+    assert len(wrong) <= 1 and len(right) >= len(ko_en) // 2, (wrong, right)
     assert groups["en-ko"]["hit@5"] >= 0.8
     assert groups["ko-none"]["refusal_recall"] == 1.0
+
+
+def _cites_other_briefs(result: Any) -> bool:
+    return any(c["doc_id"] not in (result.expected or []) for c in result.citations)
 
 
 @pytest.mark.shared
