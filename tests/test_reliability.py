@@ -334,7 +334,7 @@ def test_eight_concurrent_chat_sessions(briefs_index: Settings, tmp_path: Path) 
 
     store = tmp_path / "store"
     shutil.copytree(briefs_index.store_dir, store)
-    server, base = start_app(store, tmp_path / "data", ASSISTANT_CONCURRENCY="4")
+    server, base = start_app(store, tmp_path / "data", log=tmp_path / "server.log", ASSISTANT_CONCURRENCY="4")
     url = base + "/"
     questions = [
         ("What role do the US manufacturing innovation institutes play?", "697"),
@@ -355,7 +355,11 @@ def test_eight_concurrent_chat_sessions(briefs_index: Settings, tmp_path: Path) 
             return out
 
         with ThreadPoolExecutor(8) as pool:
-            results = [r for rs in pool.map(session, range(8)) for r in rs]
+            try:
+                results = [r for rs in pool.map(session, range(8)) for r in rs]
+            except Exception as exc:  # the server's log says what went wrong inside the app
+                log = (tmp_path / "server.log").read_text(encoding="utf-8", errors="replace")
+                raise AssertionError(f"{exc}\n--- server log (last lines) ---\n{log[-4000:]}") from exc
     finally:
         stop(server)
     assert len(results) == 24 and all(right for _, right in results)

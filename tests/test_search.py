@@ -65,3 +65,40 @@ def test_keyword_index_finds_exact_names(briefs_library: Library) -> None:
     hits = briefs_library.keyword.search("Manufacturing Innovation 3.0", 5)
     top = briefs_library.store.get_passages([hits[0][0]])[hits[0][0]]
     assert top.doc_id == "697" and "Manufacturing Innovation 3.0" in top.text
+
+
+def test_keyword_tokens_are_the_same_from_many_threads_at_once() -> None:
+    """The app answers on several worker threads; stemming on them at once must neither fail nor mix
+    words up (a shared snowball stemmer did both: "string index out of range")."""
+    import threading
+
+    from assistant.indexing import keyword
+
+    ends = ("ing", "es", "ed", "ers", "ations", "ingly", "ness", "ful")
+    # Words no cache has seen, different on every thread, so that each thread stems all of them.
+    batches = [
+        [
+            f"{stem}{n}{t}{end}"
+            for n in range(300)
+            for stem in ("manufactur", "classif", "connect")
+            for end in ends
+        ]
+        for t in "abcdefgh"
+    ]
+    seen: dict[int, list[list[str]]] = {}
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            seen[i] = [keyword.tokenize(word) for word in batches[i]]
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [], errors[:3]
+    keyword._stem.cache_clear()
+    assert all(seen[i] == [keyword.tokenize(word) for word in batch] for i, batch in enumerate(batches))

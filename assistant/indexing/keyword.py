@@ -65,11 +65,18 @@ _STOP = frozenset((
 _SAME = {"usa": "us", "u": "us"}
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import snowballstemmer
+_THREAD = threading.local()
 
-    return snowballstemmer.stemmer("english")
+
+def _stemmer() -> Any:
+    """This thread's English stemmer. A snowball stemmer keeps the word it works on in the instance,
+    so one shared by the app's worker threads mixes their words up ("string index out of range")."""
+    stemmer = getattr(_THREAD, "stemmer", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = _THREAD.stemmer = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 @lru_cache(maxsize=200_000)
