@@ -174,6 +174,7 @@ def _ask(page: Any, question: str, *, enter: bool = False) -> str:
 
 def test_an_official_asks_follows_up_and_takes_the_answer_away(session: Session) -> None:
     page = session.page
+    page.locator("#ask").wait_for(timeout=WAIT)  # the tab's controls are drawn after the tab list
     # Ask is locked while an answer runs: watch the button from the moment the question is sent.
     page.evaluate(
         """() => { window.askStates = []; const b = document.querySelector('#ask');
