@@ -6,12 +6,9 @@ It is built once by the CLI (or a test) and passed down; nothing reads the envir
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-EmbeddingName = Literal["minilm", "minilm-torch", "e5"]
 
 
 class Settings(BaseSettings):
@@ -28,6 +25,10 @@ class Settings(BaseSettings):
     testset_dirs: list[Path] = Field(
         default_factory=lambda: [Path("tests/data"), Path("../shared/briefs")],
         description="folders whose qa*.jsonl / qa*.csv files the Evaluate tab offers",
+    )
+    index: str = Field(
+        "chroma",
+        description="vector index backend (INDEXES in indexing/index.py): chroma, memory (this process only)",
     )
     chroma_url: str | None = Field(None, description="a Chroma server URL; unset = embedded store")
     chroma_token: SecretStr | None = Field(None, description="auth token sent to the Chroma server")
@@ -54,7 +55,7 @@ class Settings(BaseSettings):
     )
 
     # Embedding
-    embedding_model: EmbeddingName = Field(
+    embedding_model: str = Field(
         "minilm", description="minilm (int8 ONNX), minilm-torch (sentence-transformers), e5 (multilingual)"
     )
     model_dir: Path = Field(

@@ -18,15 +18,18 @@ from types import TracebackType
 from assistant.answering.generation import Condenser, Generator, make_generator
 from assistant.answering.judge import Judge
 from assistant.answering.policy import load_policy
-from assistant.answering.qa import Assistant, require_text
+from assistant.answering.qa import Assistant
+from assistant.answering.questions import require_text
 from assistant.answering.reader import make_reader
 from assistant.config import Settings
 from assistant.errors import StoreError
 from assistant.indexing.embeddings import Embedder, make_embeddings, make_router, make_scorer
-from assistant.indexing.ingest import IngestReport, Progress, finish_pending, ingest
+from assistant.indexing.index import KeywordSearch, VectorIndex, index_backend, index_location
+from assistant.indexing.ingest import ingest
 from assistant.indexing.keyword import KeywordIndex
 from assistant.indexing.locking import StoreLock
-from assistant.indexing.store import Store, store_location
+from assistant.indexing.recovery import finish_pending
+from assistant.indexing.report import IngestReport, Progress
 from assistant.models import BriefRecord, Passage, SearchFilter
 from assistant.retrieval.search import Retriever, Timings
 
@@ -70,8 +73,8 @@ class Library:
         self,
         settings: Settings,
         embedder: Embedder,
-        store: Store,
-        keyword: KeywordIndex,
+        store: VectorIndex,
+        keyword: KeywordSearch,
         lock: StoreLock | None,
     ) -> None:
         self.settings = settings
@@ -106,18 +109,19 @@ class Library:
     ) -> Library:
         """Open (and with `write`, create) the index the settings point at."""
         lock = None
-        if not write and not settings.chroma_url and not (settings.store_dir / "chroma").is_dir():
-            raise StoreError(
-                f"there is no index in {settings.store_dir}",
-                hint="build it first: assistant ingest corpus/ (or make run)",
-            )
-        if not settings.chroma_url:
+        backend = index_backend(settings)
+        if backend.local_folder:
+            if not write and not (settings.store_dir / "chroma").is_dir():
+                raise StoreError(
+                    f"there is no index in {settings.store_dir}",
+                    hint="build it first: assistant ingest corpus/ (or make run)",
+                )
             lock = StoreLock(
                 settings.store_dir, exclusive=write, timeout_s=settings.lock_timeout_s, purpose=purpose
             ).acquire()
         try:
             embedder = embedder or make_embeddings(settings)
-            store = Store(settings, model_name=embedder.name, dimension=embedder.dimension, create=write)
+            store = backend.open(settings, embedder.name, embedder.dimension, write)
             keyword = open_keyword_index(_keyword_path(settings), store)
         except BaseException:
             if lock:
@@ -170,7 +174,7 @@ class Library:
         self.judge().warm_up()  # loads the reader's model
 
     def finish_pending(self) -> list[str]:
-        """Roll writes an earlier process left unfinished forward or back (see `ingest.finish_pending`)."""
+        """Roll writes an earlier process left unfinished forward or back (see `recovery.finish_pending`)."""
         with self._writing:
             return self._finish_pending()
 
@@ -263,13 +267,15 @@ class Library:
     def stats(self) -> Stats:
         records = tuple(sorted(self.store.records().values(), key=lambda r: (r.date or "", r.doc_id)))
         return Stats(
-            location=store_location(self.settings),
+            location=index_location(self.settings),
             embedding_model=self.embedder.name,
             dimension=self.embedder.dimension,
             briefs=sum(1 for r in records if r.state != "pending"),
             chunks=self.store.count(),
             keyword_chunks=self.keyword.count(),
-            disk_bytes=None if self.settings.chroma_url else _folder_size(self.settings.store_dir),
+            disk_bytes=(
+                _folder_size(self.settings.store_dir) if index_backend(self.settings).local_folder else None
+            ),
             records=records,
         )
 
@@ -277,9 +283,10 @@ class Library:
 _PAGE_REACH = 4  # passages each side looked at for the rest of a PDF page
 
 
-def open_keyword_index(path: Path, store: Store) -> KeywordIndex:
-    """The keyword index in step with the store. It is derived data: a file SQLite cannot read
-    (truncated, overwritten) is set aside and rebuilt from the store's chunks, with one log line."""
+def open_keyword_index(path: Path | None, store: VectorIndex) -> KeywordIndex:
+    """The keyword index in step with the store (`path` None: in memory). It is derived data: a file
+    SQLite cannot read (truncated, overwritten) is set aside and rebuilt from the store's chunks, with
+    one log line."""
     keyword: KeywordIndex | None = None
     try:
         keyword = KeywordIndex(path)
@@ -288,6 +295,8 @@ def open_keyword_index(path: Path, store: Store) -> KeywordIndex:
     except sqlite3.DatabaseError as exc:
         if keyword is not None:
             keyword.close()
+        if path is None:
+            raise
         log.warning("keyword index %s was unreadable (%s): rebuilt from the vector store", path.name, exc)
     for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         part.unlink(missing_ok=True)
@@ -296,8 +305,11 @@ def open_keyword_index(path: Path, store: Store) -> KeywordIndex:
     return keyword
 
 
-def _keyword_path(settings: Settings) -> Path:
-    if settings.chroma_url:
+def _keyword_path(settings: Settings) -> Path | None:
+    backend = index_backend(settings)
+    if not backend.persistent:
+        return None  # as short-lived as its vector index
+    if not backend.local_folder:
         # Each replica keeps its own copy, rebuilt from the server's documents and kept in step.
         digest = hashlib.sha1(f"{settings.chroma_url}|{settings.namespace}".encode()).hexdigest()[:12]
         return settings.data_dir / f"keyword-{digest}.sqlite3"

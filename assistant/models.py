@@ -210,7 +210,7 @@ class BriefRecord:
     `pending` holds the content hash of a write in progress. While it is set, the other fields
     describe the version search returns (none, for a brief never committed: `sha256` is empty); a
     record still pending when no write runs was interrupted, and the next write or app start rolls
-    it forward (its file is there, unchanged) or back (see `ingest.finish_pending`).
+    it forward (its file is there, unchanged) or back (see `recovery.finish_pending`).
     """
 
     doc_id: str
@@ -237,7 +237,7 @@ class BriefRecord:
     @property
     def state(self) -> str:
         """indexed | updating (an older version is searchable) | pending (nothing searchable yet)."""
-        if not self.pending:
+        if not self.pending or self.pending == self.sha256:  # the latter: older chunks left to drop
             return "indexed"
         return "updating" if self.sha256 else "pending"
 

@@ -19,6 +19,14 @@ from assistant.library import Library
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_BRIEFS = ROOT.parent / "shared" / "briefs"
 CORPUS = ROOT / "corpus"
+DATA = ROOT / "tests" / "data"
+# A small library that needs nothing outside the clone: vol.697 (the brief in corpus/), three
+# fictional English briefs and one fictional Korean brief written as fixtures (each says so).
+SMALL_BRIEFS = (
+    CORPUS / "vol697.txt",
+    *sorted((DATA / "small").glob("vol*.txt")),
+    DATA / "ko" / "brief_901.txt",
+)
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +34,18 @@ def shared_briefs() -> Path:
     if not (SHARED_BRIEFS / "vol_697.txt").exists():
         pytest.skip(f"needs the real briefs in {SHARED_BRIEFS} (../shared/briefs beside the clone)")
     return SHARED_BRIEFS
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Chroma server (`chroma run`) on 127.0.0.1 for the whole session, stopped after."""
+    from tests.servers import start_chroma, stop
+
+    process, url = start_chroma(tmp_path_factory.mktemp("chroma-server"))
+    try:
+        yield url
+    finally:
+        stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -68,4 +88,25 @@ def briefs_index(
 @pytest.fixture
 def briefs_library(briefs_index: Settings, embedder: Embedder) -> Iterator[Library]:
     with Library.open(briefs_index, embedder=embedder) as library:
+        yield library
+
+
+@pytest.fixture(scope="session")
+def small_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """Settings of an in-memory index of the small library, built once (about 30 passages)."""
+    tmp = tmp_path_factory.mktemp("small-index")
+    folder = tmp / "briefs"
+    folder.mkdir()
+    for path in SMALL_BRIEFS:
+        shutil.copy(path, folder)
+    settings = make_settings(tmp, index="memory")
+    with Library.open(settings, write=True, embedder=embedder) as library:
+        report = library.ingest([folder])
+    assert report.exit_code == 0 and report.count("added") == len(SMALL_BRIEFS), report.summary()
+    return settings
+
+
+@pytest.fixture
+def small_library(small_index: Settings, embedder: Embedder) -> Iterator[Library]:
+    with Library.open(small_index, embedder=embedder) as library:
         yield library

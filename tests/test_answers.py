@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.conversation import Turn
-from assistant.answering.qa import QuestionError
+from assistant.answering.questions import QuestionError
 from assistant.evaluation import evaluate
 from assistant.library import Library
 from assistant.models import SearchFilter

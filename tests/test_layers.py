@@ -16,6 +16,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "models": 0,
     "percentiles": 0,
+    "failpoints": 0,  # fault injection for crash tests (off unless ASSISTANT_FAILPOINTS is set)
     "templates": 0,
     "reading": 1,  # a file becomes a Brief
     "indexing": 2,  # a Brief becomes chunks, vectors and keyword rows

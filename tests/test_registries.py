@@ -3,6 +3,8 @@ the CLI and the app offer is read from there."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
@@ -12,7 +14,10 @@ from assistant.answering.generation.llm import ChatGenerator
 from assistant.answering.reader import READERS, NoReader, make_reader
 from assistant.cli import build_parser
 from assistant.config import Settings
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, StoreError
+from assistant.indexing.embeddings import make_embeddings
+from assistant.indexing.index import index_backend
+from assistant.library import Library
 
 
 def settings(**values: str) -> Settings:
@@ -26,6 +31,23 @@ def test_unknown_backends_name_the_choices() -> None:
     with pytest.raises(ConfigError) as generator:
         make_generator(settings(generator="gpt-9"))
     assert "extractive, llamacpp, openai" in (generator.value.hint or "")
+    with pytest.raises(ConfigError) as embedding:
+        make_embeddings(settings(embedding_model="word2vec"))
+    assert "minilm, minilm-torch, e5" in (embedding.value.hint or "")
+    with pytest.raises(ConfigError) as index:
+        index_backend(settings(index="faiss"))
+    assert "ASSISTANT_INDEX" in index.value.message and "chroma, memory" in (index.value.hint or "")
+
+
+def test_the_index_backend_decides_locking_and_where_the_keyword_index_lives(tmp_path: Path) -> None:
+    embedded = index_backend(settings(store_dir=str(tmp_path)))
+    server = index_backend(settings(store_dir=str(tmp_path), chroma_url="http://127.0.0.1:9"))
+    memory = index_backend(settings(store_dir=str(tmp_path), index="memory"))
+    assert (embedded.persistent, embedded.local_folder) == (True, True)
+    assert (server.persistent, server.local_folder) == (True, False)
+    assert (memory.persistent, memory.local_folder) == (False, False)
+    with pytest.raises(StoreError, match="memory"):  # nothing written to it in this process yet
+        Library.open(settings(store_dir=str(tmp_path / "never"), index="memory"))
 
 
 def test_a_registered_backend_is_chosen_by_name_and_offered_by_the_cli(

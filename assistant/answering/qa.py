@@ -7,38 +7,32 @@ officials get. It knows nothing of settings or UI: it is given its parts (see `L
 
 from __future__ import annotations
 
-import re
 import time
+from collections.abc import Generator as Steps
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from assistant.answering.conversation import Context, Turn, context_of, continues
+from assistant.answering.drafts import complete_markers, labels, verification_notes
 from assistant.answering.generation import Condenser, Generator
 from assistant.answering.generation.evidence import Evidence, IdfFunction, gather, match_scores
 from assistant.answering.generation.extractive import ExtractiveGenerator
 from assistant.answering.generation.llm import NOT_IN_BRIEFS
 from assistant.answering.generation.verify import Verified, Verifier
 from assistant.answering.judge import Judge
-from assistant.answering.messages import brief_list, say
+from assistant.answering.messages import say
 from assistant.answering.policy import MAX_BRIEFS, BriefCase, Decision, choose_sentences
-from assistant.errors import AssistantError
+from assistant.answering.questions import clean_question, tidy
+from assistant.answering.refusal import nearest_briefs, refusal_sentences
 from assistant.indexing.embeddings import Embedder
 from assistant.models import Answer, BriefRef, Passage, SearchFilter, Sentence
 from assistant.reading.text import question_language
 from assistant.retrieval.filters import filter_from_question, merge
 from assistant.retrieval.search import Retriever, Timings
 
-_UNDECODABLE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 MIN_KEPT_SHARE = 0.5  # below this share of verified sentences, a generated answer is replaced
 _NEAREST_DEPTH = 20  # passages searched for the nearest briefs a refusal names
 _JUDGED_DEPTH = 20  # passages an answer's retrieval ranks, so that the judge sees several briefs
-
-
-class QuestionError(AssistantError):
-    """The question itself cannot be used (empty, too long)."""
-
-    exit_code = 2
 
 
 @dataclass
@@ -153,7 +147,7 @@ class Assistant:
             return fresh
         if self.condenser is not None:
             recent = [(t.question, t.answer.text) for t in history[-self.history_turns :]]
-            rewritten = _tidy(self.condenser.condense(question, recent))
+            rewritten = tidy(self.condenser.condense(question, recent))
             if rewritten and rewritten.casefold() != question.casefold():
                 candidate = self.retrieve(rewritten, explicit, k, read_filters=False)
                 candidate.context = context
@@ -244,47 +238,72 @@ class Assistant:
         evidence = choose_sentences(evidence, decision.cited)
         if context is not None:  # a follow-up asks for something new: what was said is not repeated
             evidence = _without(evidence, context.quoted)
-        pieces: list[str] = []
-        shown = 0  # characters of the draft already streamed
-        for piece in self.generator.draft(standalone, passages, evidence, language):
-            pieces.append(piece)
-            draft = "".join(pieces)
-            ready = _complete_markers(draft)  # hold back a marker still being written ("[1")
-            if ready > shown:
-                yield AnswerEvent("delta", _labels(draft[shown:ready], passages))
-                shown = ready
-        draft = "".join(pieces)
-        if len(draft) > shown:
-            yield AnswerEvent("delta", _labels(draft[shown:], passages))
-        verified = verifier.verify(draft, passages, standalone) if NOT_IN_BRIEFS not in draft else Verified()
-        extractive = getattr(self.generator, "quotes", False)
-        # The extractive answer quotes the briefs: a sentence verification sets aside is not news to
-        # the user, so only a generated answer's removals are reported.
-        notes = _notes(verified, language) if not extractive else []
-        if not extractive and (not verified.sentences or verified.kept_share < MIN_KEPT_SHARE):
-            fallback = "".join(self.fallback.draft(standalone, passages, evidence, language))
-            verified = verifier.verify(fallback, passages, standalone)
-            notes = [say(language, "fallback")]
+        draft = yield from self._draft(standalone, passages, evidence, language)
+        verified, notes = self._verify(draft, standalone, passages, evidence, verifier, language)
         if not verified.sentences:  # nothing survived verification: say so, as for weak evidence
             answer = self._refusal_for(question, retrieval, base)
             yield AnswerEvent("final", answer=replace(answer, notes=tuple(notes), judged=_judged(decision)))
             return
-        sentences = list(verified.sentences)
-        by_chunk = {p.chunk_id: p for p in passages}
-        quoted = {
-            by_chunk[c.chunk_id].language for s in sentences for c in s.citations if c.chunk_id in by_chunk
-        }
-        if quoted and language not in quoted:  # every quote is in another language than the question
-            sentences.insert(0, self._framing(standalone, sentences, language))
         answer = replace(
             base,
-            sentences=tuple(sentences),
+            sentences=tuple(self._framed(list(verified.sentences), standalone, passages, language)),
             refused=False,
             passages=tuple(passages),
             notes=tuple(notes),
             judged=_judged(decision),
         )
         yield AnswerEvent("final", answer=answer)
+
+    def _draft(
+        self, question: str, passages: list[Passage], evidence: Evidence, language: str
+    ) -> Steps[AnswerEvent, None, str]:
+        """Stream the generator's draft with volume labels for its markers; returns the whole draft."""
+        pieces: list[str] = []
+        shown = 0  # characters of the draft already streamed
+        for piece in self.generator.draft(question, passages, evidence, language):
+            pieces.append(piece)
+            draft = "".join(pieces)
+            ready = complete_markers(draft)  # hold back a marker still being written ("[1")
+            if ready > shown:
+                yield AnswerEvent("delta", labels(draft[shown:ready], passages))
+                shown = ready
+        draft = "".join(pieces)
+        if len(draft) > shown:
+            yield AnswerEvent("delta", labels(draft[shown:], passages))
+        return draft
+
+    def _verify(
+        self,
+        draft: str,
+        question: str,
+        passages: list[Passage],
+        evidence: Evidence,
+        verifier: Verifier,
+        language: str,
+    ) -> tuple[Verified, list[str]]:
+        """The draft's verified sentences and the notes for the reader (quotes replace a poor draft)."""
+        verified = verifier.verify(draft, passages, question) if NOT_IN_BRIEFS not in draft else Verified()
+        extractive = getattr(self.generator, "quotes", False)
+        # The extractive answer quotes the briefs: a sentence verification sets aside is not news to
+        # the user, so only a generated answer's removals are reported.
+        notes = verification_notes(verified, language) if not extractive else []
+        if not extractive and (not verified.sentences or verified.kept_share < MIN_KEPT_SHARE):
+            fallback = "".join(self.fallback.draft(question, passages, evidence, language))
+            verified = verifier.verify(fallback, passages, question)
+            notes = [say(language, "fallback")]
+        return verified, notes
+
+    def _framed(
+        self, sentences: list[Sentence], question: str, passages: list[Passage], language: str
+    ) -> list[Sentence]:
+        """The sentences, under a line in the question's language when every quote is in another."""
+        by_chunk = {p.chunk_id: p for p in passages}
+        quoted = {
+            by_chunk[c.chunk_id].language for s in sentences for c in s.citations if c.chunk_id in by_chunk
+        }
+        if quoted and language not in quoted:
+            return [self._framing(question, sentences, language), *sentences]
+        return sentences
 
     def _framing(self, question: str, sentences: list[Sentence], language: str) -> Sentence:
         """Above quotes in another language: one line in the question's language, written by the model
@@ -334,21 +353,11 @@ class Assistant:
         return keyword is None or bool(keyword.search(question, 1, None))
 
     def clean(self, question: str) -> str:
-        """The question without control characters; empty, over-long or undecodable questions are
-        errors."""
-        require_text(question, "question")
-        text = _tidy(question)
-        if not text:
-            raise QuestionError("the question is empty", hint="type a question about the briefs")
-        if len(text) > self.max_question_chars:
-            raise QuestionError(
-                f"the question is {len(text):,} characters long; the limit is {self.max_question_chars:,}",
-                hint="ask a shorter question (ASSISTANT_MAX_QUESTION_CHARS sets the limit)",
-            )
-        return text
+        """The question made usable (see `questions.clean_question`)."""
+        return clean_question(question, self.max_question_chars)
 
     def _nearest_briefs(self, question: str, flt: SearchFilter) -> tuple[BriefRef, ...]:
-        return _nearest(self.retrieve(question, flt, k=_NEAREST_DEPTH, read_filters=False).passages)
+        return nearest_briefs(self.retrieve(question, flt, k=_NEAREST_DEPTH, read_filters=False).passages)
 
     def _refusal_for(self, question: str, retrieval: Retrieval, base: Answer) -> Answer:
         """A refusal; one in a conversation is given as for a new question (not "about vol.N"), with
@@ -364,26 +373,15 @@ class Assistant:
         # already that deep, as in evaluation), or anywhere if nothing matched the filter.
         nearest: tuple[BriefRef, ...] = ()
         if len(retrieval.passages) >= _NEAREST_DEPTH:
-            nearest = _nearest(retrieval.passages[:_NEAREST_DEPTH])
+            nearest = nearest_briefs(retrieval.passages[:_NEAREST_DEPTH])
         elif retrieval.passages:
             nearest = self._nearest_briefs(retrieval.question, retrieval.filter)
         if not nearest and not retrieval.filter.empty:
             nearest = self._nearest_briefs(retrieval.question, SearchFilter())
-        parts = [say(language, "refusal")]
         missing = self._not_indexed(retrieval.filter) or list(retrieval.unknown)
-        if missing:
-            verb = "is" if len(missing) == 1 else "are"
-            parts.append(
-                say(language, "not_indexed", volumes=", ".join(f"vol.{v}" for v in missing), verb=verb)
-            )
-        elif not retrieval.passages and not retrieval.filter.empty:
-            parts.append(say(language, "no_match", filter=retrieval.filter.describe()))
-        if nearest:
-            key = "nearest_one" if len(nearest) == 1 else "nearest"
-            parts.append(say(language, key, briefs=brief_list(language, nearest)))
-        elif not retrieval.passages and retrieval.filter.empty:
-            parts.append(say(language, "empty_index"))
-        sentences = tuple(Sentence(p, claim=False) for p in parts)
+        sentences = refusal_sentences(
+            language, retrieval.filter, nearest, missing, found=bool(retrieval.passages)
+        )
         return replace(
             base,
             sentences=sentences,
@@ -413,45 +411,6 @@ def _answer_passages(ranked: Sequence[Passage], top_k: int) -> list[Passage]:
     return passages
 
 
-def require_text(text: str, what: str) -> None:
-    """Invalid UTF-8 from a terminal (kept as lone surrogates) or a lone surrogate sent to the API is
-    a usage error, not a traceback from deep in the tokenizer."""
-    if _UNDECODABLE.search(text):
-        raise QuestionError(
-            f"the {what} holds bytes that are not UTF-8 text",
-            hint=f"retype the {what}, or save it as UTF-8 before pasting it",
-        )
-
-
-def _tidy(question: str) -> str:
-    """The question with control characters and runs of white space made single spaces."""
-    return re.sub(r"\s+", " ", _CONTROL.sub(" ", question)).strip()
-
-
-def _nearest(passages: Sequence[Passage], n: int = 3) -> tuple[BriefRef, ...]:
-    seen: dict[str, BriefRef] = {}
-    for p in passages:
-        if p.doc_id not in seen:
-            seen[p.doc_id] = BriefRef(p.doc_id, p.volume, p.title, p.date)
-    return tuple(seen.values())[:n]
-
-
-def _complete_markers(text: str) -> int:
-    """How much of a growing draft can be shown: all of it, except an unclosed "[..." at its end."""
-    opening = text.rfind("[")
-    return opening if opening > text.rfind("]") and len(text) - opening < 40 else len(text)
-
-
-def _labels(piece: str, passages: list[Passage]) -> str:
-    """Streamed text shows `[vol.697]` where the draft says `[1]`."""
-
-    def label(match: re.Match[str]) -> str:
-        n = int(match.group(1))
-        return f"[{passages[n - 1].label}]" if 1 <= n <= len(passages) else match.group(0)
-
-    return re.sub(r"\[(\d{1,2})\]", label, piece)
-
-
 def _judged(decision: Decision) -> tuple[tuple[str, float], ...]:
     return tuple((doc, round(p, 4)) for doc, p in sorted(decision.probabilities.items(), key=lambda x: -x[1]))
 
@@ -460,12 +419,3 @@ def _without(evidence: Evidence, quoted: frozenset[str]) -> Evidence:
     """The evidence without sentences already given (when something else is left)."""
     fresh = tuple(c for c in evidence.candidates if c.text not in quoted)
     return replace(evidence, candidates=fresh) if fresh else evidence
-
-
-def _notes(verified: Verified, language: str) -> list[str]:
-    notes = []
-    if verified.removed:
-        notes.append(say(language, "removed", n=len(verified.removed)))
-    if verified.dropped_citations:
-        notes.append(say(language, "dropped", refs=", ".join(f"[{r}]" for r in verified.dropped_citations)))
-    return notes

@@ -42,33 +42,7 @@ def run_cases(
         conversation = case.extra.get("conversation")
         history = histories.setdefault(str(conversation), []) if conversation is not None else []
         retrieval = assistant.prepare(case.question, history, k=max(depth, top_k))
-        passages = retrieval.passages
-        result = QuestionResult(
-            line=case.line,
-            question=case.question,
-            expected=list(case.expected) if case.expected is not None else None,
-            retrieved=[
-                {
-                    "doc_id": p.doc_id,
-                    "source": p.source,
-                    "section": p.section,
-                    "score": p.score,
-                    "chunk_id": p.chunk_id,
-                }
-                for p in passages
-            ],
-            doc_ranking=list(dict.fromkeys(p.doc_id for p in passages)),
-            search_ms=round(retrieval.search_ms, 2),
-            group=_group(case),
-            conversation=str(conversation) if conversation is not None else None,
-            turn=case.extra.get("turn") if isinstance(case.extra.get("turn"), int) else None,
-            filter=retrieval.filter.describe(),
-            evidence_found=(
-                evidence_in(case.evidence, [p.text for p in passages[:top_k]])
-                if case.evidence and case.answerable
-                else None
-            ),
-        )
+        result = _retrieved(case, retrieval, top_k)
         if explain and case.expected:
             rankings = assistant.retriever.explain(retrieval.question, max(depth, top_k), retrieval.filter)
             result.stages = stage_ranks(rankings, case.expected)
@@ -81,6 +55,38 @@ def run_cases(
     if progress:
         progress(len(cases), len(cases))
     return results
+
+
+def _retrieved(case: TestCase, retrieval: Retrieval, top_k: int) -> QuestionResult:
+    """A case's result as far as retrieval: what was found, in which order, and how fast."""
+    passages = retrieval.passages
+    conversation = case.extra.get("conversation")
+    return QuestionResult(
+        line=case.line,
+        question=case.question,
+        expected=list(case.expected) if case.expected is not None else None,
+        retrieved=[
+            {
+                "doc_id": p.doc_id,
+                "source": p.source,
+                "section": p.section,
+                "score": p.score,
+                "chunk_id": p.chunk_id,
+            }
+            for p in passages
+        ],
+        doc_ranking=list(dict.fromkeys(p.doc_id for p in passages)),
+        search_ms=round(retrieval.search_ms, 2),
+        group=_group(case),
+        conversation=str(conversation) if conversation is not None else None,
+        turn=case.extra.get("turn") if isinstance(case.extra.get("turn"), int) else None,
+        filter=retrieval.filter.describe(),
+        evidence_found=(
+            evidence_in(case.evidence, [p.text for p in passages[:top_k]])
+            if case.evidence and case.answerable
+            else None
+        ),
+    )
 
 
 def _in_conversation_order(cases: list[TestCase]) -> list[TestCase]:

@@ -12,76 +12,27 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from assistant import failpoints
 from assistant.config import Settings
-from assistant.errors import BriefReadError, UsageError
+from assistant.errors import BriefReadError
 from assistant.indexing.chunking import chunk_brief, chunker_signature, embedding_text
+from assistant.indexing.discovery import discover, under
 from assistant.indexing.embeddings import Embedder
-from assistant.indexing.keyword import KeywordIndex
+from assistant.indexing.index import KeywordSearch, VectorIndex
+from assistant.indexing.report import IngestReport, Outcome, Progress
 from assistant.indexing.sketch import Sketch, SketchIndex
-from assistant.indexing.store import Store
 from assistant.models import Brief, BriefRecord, Chunk
-from assistant.reading import is_supported, load_bytes, parse_brief
+from assistant.reading import load_bytes, parse_brief
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]  # done, total, current file
 _EMBED_GROUP = 256  # chunks embedded together, across briefs, so batches stay full
 ROUTE_CHARS = 600  # characters of a brief that its multilingual route embeds (see `route_text`)
-STATUSES = ("added", "updated", "unchanged", "removed", "held", "failed")
-
-
-@dataclass
-class Outcome:
-    """What happened to one file (or, for removals, one previously indexed brief)."""
-
-    path: str
-    status: str  # added | updated | unchanged | removed | held (a near-duplicate) | failed
-    doc_id: str | None = None
-    chunks: int = 0
-    message: str = ""
-
-
-@dataclass
-class IngestReport:
-    outcomes: list[Outcome] = field(default_factory=list)
-    embedded: int = 0
-    seconds: float = 0.0
-    total_chunks: int = 0
-    warnings: list[str] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def failures(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failures or self.count("held") else 0
-
-    def summary(self) -> str:
-        counts = ", ".join(f"{self.count(s)} {s}" for s in STATUSES if s != "held" or self.count(s))
-        return (
-            f"ingest: {counts}; {self.total_chunks} chunks in the index, "
-            f"{self.embedded} embedded in this run; {self.seconds:.1f} s"
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "summary": self.summary(),
-            "counts": {s: self.count(s) for s in STATUSES},
-            "chunks": self.total_chunks,
-            "embedded": self.embedded,
-            "seconds": round(self.seconds, 3),
-            "files": [dataclasses.asdict(o) for o in self.outcomes],
-            "warnings": self.warnings,
-        }
 
 
 @dataclass
@@ -92,49 +43,13 @@ class _Pending:
     replaces: str | None  # an older doc id this file was indexed under
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[Outcome]]:
-    """Files to ingest (sorted, deduplicated), the roots they came from, and files that cannot be used.
-
-    Folders are walked recursively (hidden entries skipped, symlinked folders followed once, so a
-    link loop ends); inside folders, files of unsupported types are ignored. A path that does not
-    exist is a usage error.
-    """
-    files: dict[str, Path] = {}
-    roots: list[Path] = []
-    bad: list[Outcome] = []
-    for given in paths:
-        if not given.exists() and not given.is_symlink():
-            raise UsageError(f"{given}: no such file or folder", hint="check the path and try again")
-        roots.append(Path(os.path.abspath(given)))
-        if given.is_dir():
-            seen: set[tuple[int, int]] = set()
-            for folder, dirs, names in os.walk(given, followlinks=True):
-                stat = os.stat(folder)
-                if (stat.st_dev, stat.st_ino) in seen:
-                    dirs[:] = []
-                    continue
-                seen.add((stat.st_dev, stat.st_ino))
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(names):
-                    path = Path(folder) / name
-                    if not name.startswith(".") and is_supported(path):
-                        files.setdefault(os.path.abspath(path), path)
-        elif is_supported(given) or given.is_symlink():
-            files.setdefault(os.path.abspath(given), given)
-        else:
-            bad.append(
-                Outcome(str(given), "failed", message=f"{given}: unsupported file type '{given.suffix}'")
-            )
-    return [files[k] for k in sorted(files)], roots, bad
-
-
 def ingest(
     paths: Iterable[Path],
     *,
     settings: Settings,
-    store: Store,
+    store: VectorIndex,
     embedder: Embedder,
-    keyword: KeywordIndex | None = None,
+    keyword: KeywordSearch | None = None,
     router: Embedder | None = None,
     progress: Progress | None = None,
     rebuild: bool = False,
@@ -149,114 +64,166 @@ def ingest(
     files, roots, bad = discover(paths)
     if rebuild:
         store.reset()
-    report = IngestReport(outcomes=list(bad))
-    signature = chunker_signature(settings.chunk_tokens, embedder.name)
-    if router is not None:
-        signature += f":routes={router.name}"
-    records = store.records()
-    by_path = {r.path: r for r in records.values()}
-    by_hash = {r.sha256: r for r in records.values() if r.sha256 and os.path.exists(r.path)}
-    claimed: dict[str, str] = {r.doc_id: r.path for r in records.values()}
-    queued: dict[str, BriefRecord] = {}  # records of this run not yet written
-    sketches = SketchIndex()  # briefs indexed before sketches were kept have none and are not compared
-    for r in records.values():
-        if r.sketch and r.sha256:
-            sketches.add(r.doc_id, Sketch.load(r.sketch, r.runs))
-    batch: list[_Pending] = []
-    batch_chunks = 0  # chunks in `batch`
-    max_bytes = int(settings.max_file_mb * 1_000_000)
-
+    run = _Run(settings, store, embedder, keyword, router, IngestReport(outcomes=list(bad)))
     for done, path in enumerate(files):
         if progress:
             progress(done, len(files), path.name)
-        abspath = os.path.abspath(path)
-        try:
-            data = load_bytes(path, max_bytes=max_bytes)
-            digest = hashlib.sha256(data).hexdigest()
-            old = by_path.get(abspath)
-            if old and old.sha256 == digest and old.signature == signature and not old.pending:
-                report.outcomes.append(Outcome(abspath, "unchanged", old.doc_id, old.chunks))
-                continue
-            twin = by_hash.get(digest)
-            if old is None and twin is not None and twin.path != abspath:
-                # The same bytes under another name: indexed once, not twice.
-                message = f"already indexed as {twin.label} ({Path(twin.path).name}), unchanged"
-                report.outcomes.append(Outcome(abspath, "unchanged", twin.doc_id, twin.chunks, message))
-                continue
-            brief = parse_brief(data, path, max_pages=settings.max_pages)
-            chunks = _split(brief, digest, settings, embedder)
-            if len(chunks) > settings.max_chunks:
-                raise BriefReadError(
-                    path,
-                    f"{len(chunks):,} passages is over the limit of {settings.max_chunks:,} passages a brief "
-                    "(a policy brief makes 20 to 150)",
-                    hint="index the brief itself rather than a collection, or raise ASSISTANT_MAX_CHUNKS",
-                )
-        except BriefReadError as exc:
-            report.outcomes.append(Outcome(abspath, "failed", message=str(exc)))
-            log.info("%s", exc)
-            continue
-        sketch = Sketch.of(brief.text)
-        if not allow_near_duplicates and (old is None or old.pending):
-            near, share = sketches.nearest(sketch, skip=old.doc_id if old else "")
-            twin_record = queued.get(near or "") or records.get(near or "")
-            if twin_record is not None and share >= settings.near_duplicate:
-                message = (
-                    f"held back: {share:.0%} of its text repeats {twin_record.label} "
-                    f"({Path(twin_record.path).name}); add it anyway with --allow-near-duplicates "
-                    "(in the app: tick “Add near-duplicates too” and upload again)"
-                )
-                report.outcomes.append(Outcome(abspath, "held", twin_record.doc_id, len(chunks), message))
-                continue
-        unique = _unique_id(brief, abspath, claimed, report.warnings)
-        if unique.doc_id != brief.doc_id:  # chunk ids carry the doc id
-            chunks = _split(unique, digest, settings, embedder)
-        brief = unique
-        claimed[brief.doc_id] = abspath
-        previous = records.get(brief.doc_id)
-        record = _record(brief, abspath, digest, len(chunks), len(data), signature, sketch)
-        by_hash[digest] = record
-        queued[record.doc_id] = record
-        sketches.add(record.doc_id, sketch)
-        status = "updated" if old or previous else "added"
-        replaces = old.doc_id if old and old.doc_id != brief.doc_id else None
-        batch.append(_Pending(record, chunks, Outcome(abspath, status, brief.doc_id, len(chunks)), replaces))
-        batch_chunks += len(chunks)
-        if batch_chunks >= _EMBED_GROUP:
-            _write(batch, store, embedder, records, report, keyword, router)
-            batch, batch_chunks = [], 0
-    _write(batch, store, embedder, records, report, keyword, router)
+        run.add(path, allow_near_duplicates=allow_near_duplicates)
+    run.flush()
     if progress:
         progress(len(files), len(files), "")
-
-    seen = {o.path for o in report.outcomes}
-    for record in list(records.values()):
-        if record.path not in seen and _under(record.path, roots) and not os.path.exists(record.path):
-            store.remove(record.doc_id)
-            del records[record.doc_id]
-            report.outcomes.append(Outcome(record.path, "removed", record.doc_id, record.chunks))
+    run.remove_missing(roots)
     if keyword is not None:
         keyword.sync(store, fresh=True)
     # From the manifest: counting the vector collection costs more than a re-ingest of unchanged files.
-    report.total_chunks = sum(r.chunks for r in records.values())
-    report.seconds = time.perf_counter() - started
-    return report
+    run.report.total_chunks = sum(r.chunks for r in run.records.values())
+    run.report.seconds = time.perf_counter() - started
+    return run.report
+
+
+@dataclass(frozen=True)
+class _Read:
+    brief: Brief
+    size: int
+    digest: str
+    chunks: list[Chunk]
+    old: BriefRecord | None  # what this file was indexed as before
+
+
+class _Run:
+    """One ingest: what the index holds, what this run has queued, and the batch waiting to be written."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: VectorIndex,
+        embedder: Embedder,
+        keyword: KeywordSearch | None,
+        router: Embedder | None,
+        report: IngestReport,
+    ) -> None:
+        self.settings, self.store, self.embedder = settings, store, embedder
+        self.keyword, self.router, self.report = keyword, router, report
+        self.signature = chunker_signature(settings.chunk_tokens, embedder.name)
+        if router is not None:
+            self.signature += f":routes={router.name}"
+        self.records = store.records()
+        self.by_path = {r.path: r for r in self.records.values()}
+        self.by_hash = {r.sha256: r for r in self.records.values() if r.sha256 and os.path.exists(r.path)}
+        self.claimed: dict[str, str] = {r.doc_id: r.path for r in self.records.values()}
+        self.queued: dict[str, BriefRecord] = {}  # records of this run not yet written
+        self.sketches = SketchIndex()  # briefs indexed before sketches were kept have none
+        for r in self.records.values():
+            if r.sketch and r.sha256:
+                self.sketches.add(r.doc_id, Sketch.load(r.sketch, r.runs))
+        self.batch: list[_Pending] = []
+        self.batch_chunks = 0  # chunks in `batch`
+
+    def add(self, path: Path, *, allow_near_duplicates: bool) -> None:
+        """Read one file and queue it for writing, or record why not (unchanged, held, failed)."""
+        abspath = os.path.abspath(path)
+        try:
+            read = self._read(path, abspath)
+        except BriefReadError as exc:
+            self.report.outcomes.append(Outcome(abspath, "failed", message=str(exc)))
+            log.info("%s", exc)
+            return
+        if read is None:
+            return
+        sketch = Sketch.of(read.brief.text)
+        new = read.old is None or bool(read.old.pending)
+        if not allow_near_duplicates and new and self._held(abspath, sketch, read):
+            return
+        self._queue(abspath, read, sketch)
+
+    def _read(self, path: Path, abspath: str) -> _Read | None:
+        """The file parsed and split, or None when it is unchanged (its outcome then recorded)."""
+        data = load_bytes(path, max_bytes=int(self.settings.max_file_mb * 1_000_000))
+        digest = hashlib.sha256(data).hexdigest()
+        old = self.by_path.get(abspath)
+        if old and old.sha256 == digest and old.signature == self.signature and not old.pending:
+            self.report.outcomes.append(Outcome(abspath, "unchanged", old.doc_id, old.chunks))
+            return None
+        twin = self.by_hash.get(digest)
+        if old is None and twin is not None and twin.path != abspath:
+            # The same bytes under another name: indexed once, not twice.
+            message = f"already indexed as {twin.label} ({Path(twin.path).name}), unchanged"
+            self.report.outcomes.append(Outcome(abspath, "unchanged", twin.doc_id, twin.chunks, message))
+            return None
+        brief = parse_brief(data, path, max_pages=self.settings.max_pages)
+        chunks = _split(brief, digest, self.settings, self.embedder)
+        if len(chunks) > self.settings.max_chunks:
+            raise BriefReadError(
+                path,
+                f"{len(chunks):,} passages is over the limit of {self.settings.max_chunks:,} passages a "
+                "brief (a policy brief makes 20 to 150)",
+                hint="index the brief itself rather than a collection, or raise ASSISTANT_MAX_CHUNKS",
+            )
+        return _Read(brief, len(data), digest, chunks, old)
+
+    def _held(self, abspath: str, sketch: Sketch, read: _Read) -> bool:
+        """Hold a new brief back when most of its text repeats one indexed (or queued) already."""
+        near, share = self.sketches.nearest(sketch, skip=read.old.doc_id if read.old else "")
+        twin = self.queued.get(near or "") or self.records.get(near or "")
+        if twin is None or share < self.settings.near_duplicate:
+            return False
+        message = (
+            f"held back: {share:.0%} of its text repeats {twin.label} ({Path(twin.path).name}); add it "
+            "anyway with --allow-near-duplicates (in the app: tick “Add near-duplicates too” and upload "
+            "again)"
+        )
+        self.report.outcomes.append(Outcome(abspath, "held", twin.doc_id, len(read.chunks), message))
+        return True
+
+    def _queue(self, abspath: str, read: _Read, sketch: Sketch) -> None:
+        brief, chunks, old = read.brief, read.chunks, read.old
+        unique = _unique_id(brief, abspath, self.claimed, self.report.warnings)
+        if unique.doc_id != brief.doc_id:  # chunk ids carry the doc id
+            chunks = _split(unique, read.digest, self.settings, self.embedder)
+        brief = unique
+        self.claimed[brief.doc_id] = abspath
+        record = _record(brief, abspath, read.digest, len(chunks), read.size, self.signature, sketch)
+        self.by_hash[read.digest] = record
+        self.queued[record.doc_id] = record
+        self.sketches.add(record.doc_id, sketch)
+        status = "updated" if old or self.records.get(brief.doc_id) else "added"
+        replaces = old.doc_id if old and old.doc_id != brief.doc_id else None
+        outcome = Outcome(abspath, status, brief.doc_id, len(chunks))
+        self.batch.append(_Pending(record, chunks, outcome, replaces))
+        self.batch_chunks += len(chunks)
+        if self.batch_chunks >= _EMBED_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        _write(self.batch, self.store, self.embedder, self.records, self.report, self.keyword, self.router)
+        self.batch, self.batch_chunks = [], 0
+
+    def remove_missing(self, roots: list[Path]) -> None:
+        """Remove briefs whose files are gone from the folders ingested."""
+        seen = {o.path for o in self.report.outcomes}
+        for record in list(self.records.values()):
+            if record.path not in seen and under(record.path, roots) and not os.path.exists(record.path):
+                self.store.remove(record.doc_id)
+                del self.records[record.doc_id]
+                self.report.outcomes.append(Outcome(record.path, "removed", record.doc_id, record.chunks))
 
 
 def _write(
     batch: list[_Pending],
-    store: Store,
+    store: VectorIndex,
     embedder: Embedder,
     records: dict[str, BriefRecord],
     report: IngestReport,
-    keyword: KeywordIndex | None,
+    keyword: KeywordSearch | None,
     router: Embedder | None = None,
 ) -> None:
     """Embed a group of briefs' chunks together, then write them in crash-safe order.
 
-    Order: every brief of the group marked pending -> chunks upserted -> older versions' chunks
-    deleted -> every brief committed -> keyword index. A crash anywhere leaves the committed versions
-    searchable and the pending marks tell the next ingest what to finish.
+    Order: every brief of the group marked pending -> chunks (and routes) upserted -> every brief
+    committed (search now returns the new versions) -> older versions' chunks deleted -> the marks of
+    that deletion cleared -> keyword index. Wherever the process stops, each brief's committed version
+    is searchable in full, and the records still marked tell the next write or app start what to
+    finish (`recovery.finish_pending`); `failpoints` names each step for the tests that stop there.
     """
     if not batch:
         return
@@ -275,18 +242,19 @@ def _write(
             for p in batch
         ]
     )
+    failpoints.reached("ingest.pending")
     log.info("writing %d passages of %s (pending until committed)", len(texts), _names(batch))
     chunks = [c for p in batch for c in p.chunks]
     store.write_chunks(chunks, vectors[[row[t] for t in texts]])
+    failpoints.reached("ingest.chunks")
     if router is not None:  # one multilingual vector per brief, for questions in another language
         routes = [route_text(p.chunks) for p in batch]
         store.write_routes([p.record for p in batch], routes, router.embed_passages(routes), router.name)
-    for pending in batch:
-        if pending.record.doc_id in records:  # only an older version has chunks to drop
-            store.drop_other_versions(pending.record.doc_id, pending.record.sha256)
-    store.commit([p.record for p in batch])
+        failpoints.reached("ingest.routes")
+    _commit(batch, store, records)
     if keyword is not None:
         keyword.add([(p.record.doc_id, p.record.sha256, p.chunks) for p in batch])
+        failpoints.reached("ingest.keyword")
     for pending in batch:
         records[pending.record.doc_id] = pending.record
         if pending.replaces and pending.replaces in records:
@@ -295,67 +263,28 @@ def _write(
         report.outcomes.append(pending.outcome)
 
 
+def _commit(batch: list[_Pending], store: VectorIndex, records: dict[str, BriefRecord]) -> None:
+    """Make the batch's new versions the searchable ones, then drop what is left of older versions."""
+    older = [p.record for p in batch if p.record.doc_id in records]  # only these have chunks to drop
+    # Committed with `pending` still the new hash: "searchable; older chunks not yet dropped".
+    marked = {r.doc_id for r in older}
+    store.commit(
+        [
+            dataclasses.replace(p.record, pending=p.record.sha256) if p.record.doc_id in marked else p.record
+            for p in batch
+        ]
+    )
+    failpoints.reached("ingest.committed")
+    for record in older:
+        store.drop_other_versions(record.doc_id, record.sha256)
+    if older:
+        store.commit(older)
+    failpoints.reached("ingest.dropped")
+
+
 def _names(batch: list[_Pending]) -> str:
     names = [f"{p.record.label} ({Path(p.record.path).name})" for p in batch[:3]]
     return ", ".join(names) + (f" and {len(batch) - 3} more" if len(batch) > 3 else "")
-
-
-def finish_pending(
-    *,
-    settings: Settings,
-    store: Store,
-    embedder: Embedder,
-    keyword: KeywordIndex | None = None,
-    router: Embedder | None = None,
-) -> list[str]:
-    """Finish the writes an earlier process left pending (it was killed, or its disk filled up).
-
-    A brief whose file is still there with the bytes being written is rolled forward (indexed
-    again: chunk ids are deterministic, so the chunks already written are overwritten, not doubled);
-    otherwise it is rolled back: the unfinished version's chunks are deleted and the record goes back
-    to the committed version, or away if there was none. Returns one line per brief for the log.
-    """
-    lines: list[str] = []
-    forward: list[Path] = []
-    for record in store.records().values():
-        if not record.pending:
-            continue
-        name = f"{record.label} ({Path(record.path).name})"
-        if _file_hash(record.path) == record.pending:
-            forward.append(Path(record.path))
-            continue
-        store.drop_version(record.doc_id, record.pending)
-        if record.sha256:
-            store.commit([dataclasses.replace(record, pending="")])
-            lines.append(f"{name}: an interrupted update was rolled back; the indexed version is unchanged")
-        else:
-            store.remove(record.doc_id)
-            lines.append(f"{name}: an interrupted write was rolled back (its file is gone or has changed)")
-    if forward:
-        report = ingest(
-            forward, settings=settings, store=store, embedder=embedder, keyword=keyword, router=router
-        )
-        for outcome in report.outcomes:
-            name = Path(outcome.path).name
-            if outcome.status == "failed":
-                lines.append(f"{name}: an interrupted write could not be finished: {outcome.message}")
-            else:
-                lines.append(
-                    f"{outcome.doc_id} ({name}): an interrupted write was finished, {outcome.chunks} chunks"
-                )
-    elif lines and keyword is not None:
-        keyword.sync(store, fresh=True)
-    for line in lines:
-        log.warning("%s", line)
-    return lines
-
-
-def _file_hash(path: str) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:
-        return None
 
 
 def route_text(chunks: list[Chunk]) -> str:
@@ -415,8 +344,3 @@ def _record(
         sketch=sketch.hashes if sketch else (),
         runs=sketch.runs if sketch else 0,
     )
-
-
-def _under(path: str, roots: list[Path]) -> bool:
-    candidate = Path(path)
-    return any(candidate == root or root in candidate.parents for root in roots)

@@ -19,13 +19,13 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from assistant.models import SearchFilter
 from assistant.reading.metadata import date_key, volume_key
 
 if TYPE_CHECKING:
-    from assistant.indexing.store import Store
+    from assistant.indexing.index import Indexable, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -117,30 +117,17 @@ def _tokens(text: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
-class Indexable(Protocol):
-    """What the keyword index needs of a chunk or passage (read-only attributes)."""
-
-    @property
-    def chunk_id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def section(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def date(self) -> str | None: ...
-    @property
-    def volume(self) -> str | None: ...
-
-
 class KeywordIndex:
     """BM25 search over chunk tokens in one SQLite file; thread-safe for a serving process."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path | None) -> None:
+        """An index in the SQLite file `path` (made when missing), or in memory when `path` is None."""
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.name = path.name if path is not None else "(in memory)"
+        where = str(path) if path is not None else ":memory:"
+        self._db = sqlite3.connect(where, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
@@ -155,7 +142,7 @@ class KeywordIndex:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return str(row[0]) if row else ""
 
-    def sync(self, store: Store, *, fresh: bool = False) -> int:
+    def sync(self, store: VectorIndex, *, fresh: bool = False) -> int:
         """Bring the index in line with the store's committed briefs; returns briefs (re)read.
 
         Per query this costs a comparison of generations (the store re-reads its own at most once a
@@ -179,7 +166,7 @@ class KeywordIndex:
             expected = {r.doc_id: r.chunks for r in store.records().values() if r.sha256}
             damaged = [d for d, n in expected.items() if d not in missing and counts.get(d, 0) != n]
             if damaged:
-                log.warning("keyword index %s lacked rows of %d brief(s)", self.path.name, len(damaged))
+                log.warning("keyword index %s lacked rows of %d brief(s)", self.name, len(damaged))
             missing += damaged
         with self._lock:
             self._db.execute("BEGIN")

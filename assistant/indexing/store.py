@@ -1,11 +1,11 @@
-"""The vector store: the only module that imports chromadb.
+"""The `chroma` vector index: the only module that reads and writes Chroma collections.
 
-Two collections: `brief_chunks` (one record per chunk: vector, text, citation metadata) and
-`brief_manifest` (one record per brief: what was indexed from which file, with its content hash).
-Writing one brief is: manifest marked pending -> chunks upserted (ids are deterministic) -> chunks of
-older versions deleted -> manifest committed. Search only returns chunks whose hash is the committed
-one, so an interrupted write is invisible until the next ingest rolls it forward. The manifest lives
-in Chroma itself, so the same logic holds for an embedded folder and for a Chroma server.
+Three collections: `brief_chunks` (one record per chunk: vector, text, citation metadata),
+`brief_routes` (one multilingual vector per brief) and `brief_manifest` (one record per brief: what
+was indexed from which file, with its content hash). The manifest lives in Chroma itself, so the same
+logic holds for an embedded folder and for a Chroma server. Connecting and error mapping are in
+`chroma_client.py`; the rule every backend keeps is in `index.py`. The module runs past 300 lines
+because it is one backend of the whole `VectorIndex` protocol, in the protocol's order.
 """
 
 from __future__ import annotations
@@ -15,83 +15,62 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
 from assistant.config import Settings
-from assistant.errors import EmbeddingMismatchError, StoreError, storage_failure
+from assistant.errors import EmbeddingMismatchError
+from assistant.indexing.chroma_client import (
+    LAYOUT_VERSION,
+    Guarded,
+    check_layout,
+    chroma_where,
+    connect,
+    no_index,
+)
+from assistant.indexing.index import index_location
+from assistant.indexing.records import (
+    chunk_metadata,
+    committed_doc,
+    passage_from,
+    route_id,
+    route_metadata,
+    route_score,
+)
 from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
-from assistant.reading.metadata import date_key, volume_key
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = 1
 CHUNKS = "brief_chunks"
 MANIFEST = "brief_manifest"
 ROUTES = "brief_routes"  # one multilingual vector per brief, for questions across languages
 _GENERATION_ID = "~generation"
 _MANIFEST_VECTOR = [1.0]  # manifest records are looked up by id, never by vector
-_REFRESH_S = 1.0
+_REFRESH_S = 1.0  # how stale another writer's commit may look to a reader (one manifest read a second)
 _FETCH_BRIEFS = 64  # briefs whose chunks are read in one request
-SAME_LANGUAGE_OFFSET = 0.04  # multilingual-e5-small's bonus for a shared language; see `route`
-
-
-def store_location(settings: Settings) -> str:
-    where = settings.chroma_url or str(settings.store_dir.resolve())
-    return f"{where} (namespace {settings.namespace})" if settings.namespace else where
+_SPARE = 8  # extra nearest chunks asked for, in place of chunks of interrupted writes
 
 
 class Store:
-    """Chunks and manifest of one index, embedded (a folder) or on a Chroma server."""
+    """The `chroma` VectorIndex: chunks and manifest of one index, embedded (a folder) or on a Chroma
+    server (see `indexing/index.py` for the rule every backend keeps)."""
 
     def __init__(self, settings: Settings, *, model_name: str, dimension: int, create: bool) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        self.location = store_location(settings)
+        self.location = index_location(settings)
         # Several indexes can share one Chroma server, each under its own namespace.
         prefix = f"{settings.namespace}-" if settings.namespace else ""
         self._names = {"chunks": prefix + CHUNKS, "manifest": prefix + MANIFEST, "routes": prefix + ROUTES}
         self.model_name = model_name
         self.dimension = dimension
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        folder = None if settings.chroma_url else settings.store_dir / "chroma"
-        self._explain = _Explainer(self.location, folder, settings.chroma_url)
-        try:
-            if settings.chroma_url:
-                url = urlparse(settings.chroma_url)
-                headers = {}
-                if settings.chroma_token:
-                    headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
-                client = chromadb.HttpClient(
-                    host=url.hostname or "127.0.0.1",
-                    port=url.port or (443 if url.scheme == "https" else 8000),
-                    ssl=url.scheme == "https",
-                    headers=headers,
-                    settings=chroma_settings,
-                )
-            else:
-                assert folder is not None
-                if not create and not folder.exists():
-                    raise StoreError(
-                        f"there is no index in {settings.store_dir}",
-                        hint="build it first: assistant ingest corpus/ (or make run)",
-                    )
-                client = chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise self._explain(exc) from exc
-        self._client: Any = _Guarded(client, self._explain)
+        self._client, self._explain = connect(settings, self.location, create=create)
         self._chunks, self._manifest = self._open_collections(create)
         self._routes: Any = None
         self._doc_language: dict[str, str] = {}
         self._languages: set[str] = set()
         self._committed: dict[str, str] = {}
         self._size = 0
+        self._stray = 0  # chunks not of a committed version (an interrupted write's), to ask past
         self._generation: str | None = None
         self._checked_at = 0.0
         self._batch = max(1, min(1000, int(self._client.get_max_batch_size())))
@@ -103,10 +82,7 @@ class Store:
     def _open_collections(self, create: bool) -> tuple[Any, Any]:
         if self._names["chunks"] not in self._collection_names():
             if not create:
-                raise StoreError(
-                    f"the index at {self.location} is empty",
-                    hint="build it first: assistant ingest corpus/ (or make run)",
-                )
+                raise no_index(self.location)
             meta = {
                 "embedding_model": self.model_name,
                 "embedding_dim": self.dimension,
@@ -120,28 +96,9 @@ class Store:
             )
         else:
             chunks = self._client.get_collection(self._names["chunks"], embedding_function=None)
-            self._check_model(chunks.metadata or {})
+            check_layout(chunks.metadata or {}, self.location, self.model_name, self.dimension)
         manifest = self._client.get_or_create_collection(self._names["manifest"], embedding_function=None)
-        return _Guarded(chunks, self._explain), _Guarded(manifest, self._explain)
-
-    def _check_model(self, meta: dict[str, Any]) -> None:
-        layout = meta.get("layout")
-        if layout != LAYOUT_VERSION:
-            raise EmbeddingMismatchError(
-                f"the index at {self.location} has layout {layout}; "
-                f"this version reads layout {LAYOUT_VERSION}",
-                hint="rebuild it: assistant ingest --rebuild corpus/",
-            )
-        model, dim = meta.get("embedding_model"), meta.get("embedding_dim")
-        if model != self.model_name or dim != self.dimension:
-            raise EmbeddingMismatchError(
-                f"the index at {self.location} was built with {model} ({dim} dimensions); "
-                f"the configured model is {self.model_name} ({self.dimension} dimensions)",
-                hint=(
-                    "re-index with the configured model: assistant ingest --rebuild corpus/ "
-                    "(or set ASSISTANT_EMBEDDING_MODEL back to the model that built it)"
-                ),
-            )
+        return Guarded(chunks, self._explain), Guarded(manifest, self._explain)
 
     def reset(self) -> None:
         """Delete everything in this index (used by `ingest --rebuild`)."""
@@ -163,7 +120,7 @@ class Store:
             got = self._manifest.get(include=["documents"], limit=self._batch, offset=offset)
             for rid, doc in zip(got["ids"], got["documents"] or [], strict=False):
                 if rid != _GENERATION_ID and doc:
-                    out[rid] = BriefRecord(**json.loads(doc))
+                    out[rid] = _record_from(doc)
             if len(got["ids"]) < self._batch:
                 return out
             offset += self._batch
@@ -174,7 +131,7 @@ class Store:
             return None
         got = self._manifest.get(ids=[doc_id], include=["documents"])
         docs = got["documents"] or []
-        return BriefRecord(**json.loads(docs[0])) if docs and docs[0] else None
+        return _record_from(docs[0]) if docs and docs[0] else None
 
     def mark_pending(self, records: Sequence[BriefRecord]) -> None:
         """Record writes about to happen (each record's `pending` holds the new content hash)."""
@@ -198,6 +155,7 @@ class Store:
     def _bump_generation(self) -> None:
         stamp = f"{time.time_ns()}"
         self._manifest.upsert(ids=[_GENERATION_ID], embeddings=[_MANIFEST_VECTOR], documents=[stamp])
+        self._generation = None  # a writer sees its own writes at once (others within `_REFRESH_S`)
 
     def generation(self) -> str:
         got = self._manifest.get(ids=[_GENERATION_ID], include=["documents"])
@@ -212,7 +170,7 @@ class Store:
                 ids=[c.chunk_id for c in part],
                 embeddings=vectors[i : i + self._batch],
                 documents=[c.text for c in part],
-                metadatas=[_chunk_metadata(c) for c in part],
+                metadatas=[chunk_metadata(c) for c in part],
             )
 
     def drop_version(self, doc_id: str, content_hash: str) -> None:
@@ -232,11 +190,11 @@ class Store:
     def _route_collection(self, *, create: bool, model: str = "", dimension: int = 0) -> Any:
         if self._routes is None:
             if self._names["routes"] in self._collection_names():
-                self._routes = _Guarded(
+                self._routes = Guarded(
                     self._client.get_collection(self._names["routes"], embedding_function=None), self._explain
                 )
             elif create:
-                self._routes = _Guarded(
+                self._routes = Guarded(
                     self._client.create_collection(
                         self._names["routes"],
                         embedding_function=None,
@@ -268,41 +226,34 @@ class Store:
         for i in range(0, len(records), self._batch):
             part = records[i : i + self._batch]
             collection.upsert(
-                ids=[f"{r.doc_id}:{r.sha256[:12]}:route" for r in part],
+                ids=[route_id(r) for r in part],
                 embeddings=vectors[i : i + self._batch],
                 documents=list(texts[i : i + self._batch]),
-                metadatas=[_route_metadata(r) for r in part],
+                metadatas=[route_metadata(r) for r in part],
             )
 
     def route(
         self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None, *, language: str = "en"
     ) -> list[tuple[str, float]]:
-        """Briefs (doc ids) nearest to a multilingual query vector, with adjusted cosine similarity.
-
-        multilingual-e5-small rates any brief in the question's own language about 0.04 closer than an
-        equally relevant brief in the other language; that offset is taken off, so that a Korean
-        question finds the English brief that answers it rather than a Korean brief on another topic
-        (measured on tests/data/qa-ko.jsonl with 1,500-character routes: top-1 brief for Korean
-        questions about English briefs 6/22 -> 17/22, English questions about Korean briefs 2/10 ->
-        10/10, Korean about Korean 12/12; with the 600-character routes now built, the whole pipeline
-        ranks the right brief first for 17/22, 7/10 and 12/12).
-        """
+        """Briefs (doc ids) nearest to a multilingual query vector, by cosine similarity with the
+        same-language bonus taken off (`records.SAME_LANGUAGE_OFFSET`)."""
         collection = self._route_collection(create=False)
         committed = self.committed()
         if collection is None or not committed:
             return []
+        routes = int(collection.count())  # those of uncommitted versions must not crowd the rest out
         got = collection.query(
             query_embeddings=[vector],
-            n_results=min(len(committed), n + 5),
+            n_results=min(routes, n + routes - len(committed) + _SPARE),
             where=chroma_where(flt),
             include=["distances"],
         )
         out = []
         for rid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
-            doc_id = _committed_doc(rid, committed)
+            doc_id = committed_doc(rid, committed)
             if doc_id:
-                same = self._doc_language.get(doc_id, "en") == language
-                out.append((doc_id, 1.0 - float(dist) - (SAME_LANGUAGE_OFFSET if same else 0.0)))
+                doc_language = self._doc_language.get(doc_id, "en")
+                out.append((doc_id, route_score(1.0 - float(dist), doc_language, language)))
         return sorted(out, key=lambda item: -item[1])[:n]
 
     def languages(self) -> set[str]:
@@ -348,7 +299,7 @@ class Store:
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 doc_id = str(meta["doc_id"])
                 if meta.get("brief_hash") == committed.get(doc_id, ""):
-                    found[doc_id].append(_passage(cid, doc, meta))
+                    found[doc_id].append(passage_from(cid, doc, meta))
             yield from found.items()
 
     def get_passages(self, chunk_ids: Sequence[str]) -> dict[str, Passage]:
@@ -356,7 +307,7 @@ class Store:
             return {}
         got = self._chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
         return {
-            cid: _passage(cid, doc, meta)
+            cid: passage_from(cid, doc, meta)
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
 
@@ -372,6 +323,7 @@ class Store:
                 self._doc_language = {r.doc_id: r.language for r in records if r.sha256}
                 self._languages = set(self._doc_language.values())  # asked on every search
                 self._size = self.count()
+                self._stray = max(0, self._size - sum(r.chunks for r in records if r.sha256))
                 self._generation = generation
             self._checked_at = now
         return self._committed
@@ -398,126 +350,24 @@ class Store:
             return []
         got = self._chunks.query(
             query_embeddings=[vector],
-            n_results=min(self._size, n + 8),  # a few spare for chunks of interrupted writes
+            n_results=min(self._size, n + self._stray + _SPARE),
             where=chroma_where(flt),
             include=["distances"],
         )
         out = []
         for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
-            if _committed_doc(cid, committed):
+            if committed_doc(cid, committed):
                 out.append((cid, 1.0 - float(dist)))
         return out[:n]
 
     def only_committed(self, hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
         """The hits of another index (chunk id, score) whose chunk is of its brief's committed version."""
         committed = self.committed()
-        return [(cid, score) for cid, score in hits if _committed_doc(cid, committed)]
+        return [(cid, score) for cid, score in hits if committed_doc(cid, committed)]
 
 
-class _Explainer:
-    """Turns a failure inside chromadb into a StoreError that says what and where."""
-
-    def __init__(self, location: str, folder: Path | None, url: str | None) -> None:
-        self.location, self.folder, self.url = location, folder, url
-
-    def __call__(self, exc: BaseException) -> StoreError:
-        return storage_failure(
-            exc, what=f"the vector store at {self.location}", folder=self.folder, url=self.url
-        )
-
-
-class _Guarded:
-    """A chromadb client or collection whose calls raise StoreError instead of the backend's errors."""
-
-    def __init__(self, target: Any, explain: _Explainer) -> None:
-        self._target = target
-        self._explain_failure = explain
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._target, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return attr(*args, **kwargs)
-            except StoreError:
-                raise
-            except Exception as exc:
-                raise self._explain_failure(exc) from exc
-
-        return call
-
-
-def _committed_doc(record_id: str, committed: dict[str, str]) -> str | None:
-    """The brief of a chunk or route id (`doc_id:hash:suffix`) when that hash is the committed one."""
-    doc_id, digest, _ = record_id.rsplit(":", 2)
-    return doc_id if digest and committed.get(doc_id, "")[: len(digest)] == digest else None
-
-
-def chroma_where(flt: SearchFilter | None) -> dict[str, Any] | None:
-    if flt is None or flt.empty:
-        return None
-    clauses: list[dict[str, Any]] = []
-    if flt.doc_ids:
-        clauses.append({"doc_id": {"$in": list(flt.doc_ids)}})
-    if flt.date_from:
-        clauses.append({"date_key": {"$gte": date_key(flt.date_from)}})
-    if flt.date_to:
-        clauses.append({"date_key": {"$lte": date_key(flt.date_to)}})
-    if flt.volume_min is not None:
-        clauses.append({"volume_num": {"$gte": flt.volume_min}})
-    if flt.volume_max is not None:
-        clauses.append({"volume_num": {"$lte": flt.volume_max}})
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def _route_metadata(record: BriefRecord) -> dict[str, str | int]:
-    return {
-        "doc_id": record.doc_id,
-        "brief_hash": record.sha256,
-        "date_key": date_key(record.date),
-        "volume_num": volume_key(record.volume),
-        "language": record.language,
-    }
-
-
-def _chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
-    return {
-        "doc_id": chunk.doc_id,
-        "volume": chunk.volume or "",
-        "volume_num": volume_key(chunk.volume),
-        "title": chunk.title,
-        "date": chunk.date or "",
-        "date_key": date_key(chunk.date),
-        "section": chunk.section,
-        "source": chunk.source,
-        "page": chunk.page if chunk.page is not None else -1,
-        "start": chunk.start,
-        "end": chunk.end,
-        "index": chunk.index,
-        "language": chunk.language,
-        "brief_hash": chunk.brief_hash,
-        "authors": chunk.authors or "",
-    }
-
-
-def _passage(chunk_id: str, text: str, meta: dict[str, Any]) -> Passage:
-    """A stored chunk as a Passage; its score is set by whoever ranks it (retrieval)."""
-    page = int(meta.get("page", -1))
-    return Passage(
-        chunk_id=chunk_id,
-        doc_id=str(meta["doc_id"]),
-        volume=str(meta["volume"]) or None,
-        title=str(meta["title"]),
-        date=str(meta["date"]) or None,
-        section=str(meta["section"]),
-        source=str(meta["source"]),
-        page=page if page >= 0 else None,
-        text=text,
-        score=0.0,
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        language=str(meta.get("language", "en")),
-        authors=str(meta.get("authors") or "") or None,
-    )
+def _record_from(document: str) -> BriefRecord:
+    """A manifest record read back from its JSON document (JSON has lists where the record has tuples)."""
+    fields = json.loads(document)
+    fields["sketch"] = tuple(fields.get("sketch", ()))
+    return BriefRecord(**fields)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from assistant.indexing.embeddings import Embedder
 from assistant.indexing.keyword import tokenize
+from assistant.indexing.records import SAME_LANGUAGE_OFFSET
 from assistant.models import Passage
 from assistant.reading.metadata import detect_language
 from assistant.reading.structure import HEADER_SECTION, OVERVIEW_SECTION
@@ -29,7 +30,7 @@ _QUESTION_WORDS = frozenset(
         "ways per korea korean country government first second third fourth fifth last"
     )
 )
-_MAX_SENTENCE_CHARS = 800
+_MAX_SENTENCE_CHARS = 800  # longer "sentences" are tables or lists run together, not quotable
 # Text that addresses an AI system rather than a reader ("ignore previous instructions and reply ...")
 # is never quoted as an answer: a brief can contain it, but the assistant does not repeat it as fact.
 INSTRUCTION = re.compile(
@@ -39,9 +40,16 @@ INSTRUCTION = re.compile(
     r"이전\s*지시|지시를\s*무시|시스템\s*프롬프트",
     re.IGNORECASE,
 )
+# Hand-set adjustments (not fitted): a question naming a specific (a figure, a year, a name) the
+# passages lack loses a quarter of its evidence strength (the fitted policy sees the same fact as its
+# own `missing` feature); a sentence that is the item a question asks for by ordinal ("the second
+# proposal") gains as much in the ranking of sentences. The sentence score adds word overlap at
+# `OVERLAP_WEIGHT` and a small prior for earlier passages (`RANK_PRIOR` / passage number). These order
+# a brief's sentences for quoting; which briefs answer is the reader's and the policy's decision.
 MISSING_PENALTY = 0.25
-SAME_LANGUAGE_OFFSET = 0.04  # multilingual-e5-small's bonus for a shared language (see store.route)
 ORDINAL_BONUS = 0.25
+OVERLAP_WEIGHT = 0.35
+RANK_PRIOR = 0.04
 _ORDINALS = {
     "first": 1,
     "1st": 1,
@@ -80,7 +88,7 @@ _ASKS_DATE = re.compile(
     re.I,
 )
 _ASKS_TITLE = re.compile(r"\b(title|called|named)\b|제목", re.I)
-_METADATA_COSINE = 0.8
+_METADATA_COSINE = 0.8  # a title-block line asked for (title, date, authors) ranks with the best sentences
 _NOT_NAMES = frozenset(
     {
         "krihs",
@@ -117,7 +125,7 @@ class Candidate:
     @property
     def score(self) -> float:
         # Rank prior: retrieval already weighed the whole passage, so earlier passages get a nudge.
-        return self.cosine + 0.35 * self.overlap + 0.04 / self.passage_number + self.bonus
+        return self.cosine + OVERLAP_WEIGHT * self.overlap + RANK_PRIOR / self.passage_number + self.bonus
 
 
 @dataclass(frozen=True)
@@ -172,18 +180,13 @@ def gather(
         return Evidence((), 0.0, 0.0, lexical=language == "en" or multilingual is None)
     terms = question_terms(question)
     weights = idf(terms) if terms else {}
-    asks = _metadata_asked(question)
-    spans = []
-    for number, passage in enumerate(passages, start=1):
-        for start, end in sentence_spans(passage.text):
-            shown = _as_quoted(display_sentence(passage.text[start:end]), passage.text, end)
-            if len(shown) >= 3 and end - start <= _MAX_SENTENCE_CHARS and not INSTRUCTION.search(shown):
-                spans.append((number, passage, start, end, shown))
+    spans = _sentences(passages)
     if not spans:
         return Evidence((), 0.0, 0.0)
     texts = [_context(p, shown) for _, p, _, _, shown in spans]
     # The title block answers only questions about title, authors and date: its other lines are not
     # candidates, and not embedded.
+    asks = _metadata_asked(question)
     usable = [
         i
         for i, text in enumerate(texts)
@@ -195,11 +198,7 @@ def gather(
             return multilingual
         return embedder
 
-    cosines: dict[int, float] = {}
-    for model in {id(model_of(spans[i][1])): model_of(spans[i][1]) for i in usable}.values():
-        mine = [i for i in usable if model_of(spans[i][1]) is model]
-        vectors = model.embed_sentences([texts[i] for i in mine])
-        cosines.update(zip(mine, (vectors @ model.embed_question(question)).tolist(), strict=True))
+    cosines = _cosines(question, [(i, texts[i], model_of(spans[i][1])) for i in usable])
     wanted = asked_ordinal(question)
     candidates = []
     for i in usable:
@@ -223,8 +222,34 @@ def gather(
     return Evidence(tuple(candidates), coverage, best_cosine, missing, lexical=lexical, terms=tuple(terms))
 
 
+_Span = tuple[int, Passage, int, int, str]  # passage number, passage, start, end, the sentence shown
+
+
+def _sentences(passages: list[Passage]) -> list[_Span]:
+    """Every sentence of the passages that can be quoted (not too long, not an instruction)."""
+    spans = []
+    for number, passage in enumerate(passages, start=1):
+        for start, end in sentence_spans(passage.text):
+            shown = _as_quoted(display_sentence(passage.text[start:end]), passage.text, end)
+            if len(shown) >= 3 and end - start <= _MAX_SENTENCE_CHARS and not INSTRUCTION.search(shown):
+                spans.append((number, passage, start, end, shown))
+    return spans
+
+
+def _cosines(question: str, items: list[tuple[int, str, Embedder]]) -> dict[int, float]:
+    """Cosine of each (key, text) with the question, each by its own model, one batch per model."""
+    cosines: dict[int, float] = {}
+    models = {id(model): model for _, _, model in items}
+    for model in models.values():
+        mine = [(key, text) for key, text, m in items if m is model]
+        vectors = model.embed_sentences([text for _, text in mine])
+        scores = (vectors @ model.embed_question(question)).tolist()
+        cosines.update(zip((key for key, _ in mine), scores, strict=True))
+    return cosines
+
+
 _ENDS_SENTENCE = re.compile(r"[.!?。…:)\]”\"'’다요함음임됨]$")
-_FRAGMENT_WORDS = 8
+_FRAGMENT_WORDS = 8  # a broken-off sentence shorter than this says too little to quote
 
 
 def _as_quoted(shown: str, text: str, end: int) -> str:

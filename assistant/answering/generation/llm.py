@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"en": "English", "ko": "Korean (한국어)"}
 NOT_IN_BRIEFS = "NOT IN BRIEFS"
-_PASSAGE_CHARS = 1200
+_PASSAGE_CHARS = 1200  # of each passage in the prompt: a 200-token chunk fits, five of them fit the context
 
 
 class ChatGenerator:

@@ -1,0 +1,105 @@
+"""How chunks, routes and filters look inside an index, the same for every backend.
+
+A chunk id is `doc_id:hash:index` (a route id `doc_id:hash:route`): the prefix of the brief's content
+hash in it is what lets any backend skip the chunks of a write that was never committed. Metadata
+is flat (strings and integers) so that a filter compiles to a backend's own query language; the
+Python predicate `matches` is the reference the contract tests hold every backend to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
+from assistant.reading.metadata import date_key, volume_key
+
+# multilingual-e5-small rates any brief in the question's own language about 0.04 closer than an
+# equally relevant brief in the other language; taking it off lets a Korean question find the English
+# brief that answers it rather than a Korean brief on another topic (tests/data/qa-ko.jsonl,
+# 1,500-character routes: top-1 brief for Korean questions about English briefs 6/22 -> 17/22, English
+# questions about Korean briefs 2/10 -> 10/10, Korean about Korean 12/12). Every backend's `route`
+# and the evidence scores (answering/generation/evidence.py) take it off.
+SAME_LANGUAGE_OFFSET = 0.04
+
+
+def committed_doc(record_id: str, committed: dict[str, str]) -> str | None:
+    """The brief of a chunk or route id (`doc_id:hash:suffix`) when that hash is the committed one."""
+    doc_id, digest, _ = record_id.rsplit(":", 2)
+    return doc_id if digest and committed.get(doc_id, "")[: len(digest)] == digest else None
+
+
+def route_id(record: BriefRecord) -> str:
+    return f"{record.doc_id}:{record.sha256[:12]}:route"
+
+
+def route_score(similarity: float, doc_language: str, question_language: str) -> float:
+    """A route's cosine similarity with the same-language bonus taken off."""
+    return similarity - (SAME_LANGUAGE_OFFSET if doc_language == question_language else 0.0)
+
+
+def route_metadata(record: BriefRecord) -> dict[str, str | int]:
+    return {
+        "doc_id": record.doc_id,
+        "brief_hash": record.sha256,
+        "date_key": date_key(record.date),
+        "volume_num": volume_key(record.volume),
+        "language": record.language,
+    }
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
+    return {
+        "doc_id": chunk.doc_id,
+        "volume": chunk.volume or "",
+        "volume_num": volume_key(chunk.volume),
+        "title": chunk.title,
+        "date": chunk.date or "",
+        "date_key": date_key(chunk.date),
+        "section": chunk.section,
+        "source": chunk.source,
+        "page": chunk.page if chunk.page is not None else -1,
+        "start": chunk.start,
+        "end": chunk.end,
+        "index": chunk.index,
+        "language": chunk.language,
+        "brief_hash": chunk.brief_hash,
+        "authors": chunk.authors or "",
+    }
+
+
+def passage_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Passage:
+    """A stored chunk as a Passage; its score is set by whoever ranks it (retrieval)."""
+    page = int(meta.get("page", -1))
+    return Passage(
+        chunk_id=chunk_id,
+        doc_id=str(meta["doc_id"]),
+        volume=str(meta["volume"]) or None,
+        title=str(meta["title"]),
+        date=str(meta["date"]) or None,
+        section=str(meta["section"]),
+        source=str(meta["source"]),
+        page=page if page >= 0 else None,
+        text=text,
+        score=0.0,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        language=str(meta.get("language", "en")),
+        authors=str(meta.get("authors") or "") or None,
+    )
+
+
+def matches(flt: SearchFilter | None, meta: dict[str, Any]) -> bool:
+    """Whether a chunk's (or route's) metadata passes the filter: what each backend's query must mean."""
+    if flt is None or flt.empty:
+        return True
+    if flt.doc_ids and meta["doc_id"] not in flt.doc_ids:
+        return False
+    day = int(meta["date_key"])
+    if flt.date_from and day < date_key(flt.date_from):
+        return False
+    if flt.date_to and day > date_key(flt.date_to):
+        return False
+    number = int(meta["volume_num"])
+    if flt.volume_min is not None and number < flt.volume_min:
+        return False
+    return flt.volume_max is None or number <= flt.volume_max

@@ -1,0 +1,90 @@
+"""The answer policy and conversations on the small library (vol.697, three fictional English briefs
+and a fictional Korean one, in the in-memory index): real model, reader and verification, nothing
+from ../shared. The real-brief versions of these checks are in test_answers.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.conversation import Turn
+from assistant.answering.qa import Assistant
+from assistant.library import Library
+from assistant.models import Answer
+
+
+def cited(answer: Answer) -> set[str]:
+    return {c.doc_id for c in answer.citations}
+
+
+def turn(answer: Answer) -> Turn:
+    return Turn(answer.question, answer.standalone_question, answer)
+
+
+@pytest.fixture
+def assistant(small_library: Library) -> Assistant:
+    return small_library.assistant()
+
+
+def test_the_index_holds_every_small_brief_once(small_library: Library) -> None:
+    stats = small_library.stats()
+    assert sorted(r.doc_id for r in stats.records) == ["697", "901", "951", "952", "953"]
+    assert stats.chunks == stats.keyword_chunks > 0 and stats.disk_bytes is None
+
+
+@pytest.mark.parametrize(
+    ("question", "brief"),
+    [
+        ("How could cities cool down their centres in summer?", "951"),
+        ("What should replace the transport voucher for older people who give up driving?", "952"),
+        ("What can be done with closed schools?", "953"),
+    ],
+)
+def test_a_question_in_lay_words_is_answered_from_its_brief(
+    assistant: Assistant, question: str, brief: str
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused and cited(answer) == {brief}
+    assert all(s.citations for s in answer.sentences)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What are the tolls on the Seoul ring expressway?",  # no brief is about it
+        "How many heatwave days did Maru have last year?",  # vol.951 says only that they doubled
+    ],
+    ids=["off-topic", "near-miss"],
+)
+def test_questions_the_briefs_do_not_answer_are_refused(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused and not answer.citations and len(answer.nearest) == 3
+
+
+def test_a_follow_up_is_answered_within_the_previous_brief(assistant: Assistant) -> None:
+    first = assistant.ask("What should replace the transport voucher for older people who give up driving?")
+    follow = assistant.ask("What did the survey of older drivers find?", history=[turn(first)])
+    assert cited(follow) == {"952"} and [b.doc_id for b in follow.context] == ["952"]
+    assert "1,200" in follow.text
+    assert not {s.text for s in first.sentences} & {s.text for s in follow.sentences}
+
+
+def test_a_new_topic_and_a_question_after_a_refusal_leave_the_previous_brief(assistant: Assistant) -> None:
+    first = assistant.ask("What should replace the transport voucher for older people who give up driving?")
+    history = [turn(first)]
+    schools = assistant.ask("What can be done with closed schools?", history=history)
+    assert cited(schools) == {"953"} and schools.context == ()
+    refused = assistant.ask("What are the tolls on the Seoul ring expressway?", history=history)
+    assert refused.refused and refused.context == ()
+    after = assistant.ask(
+        "How could cities cool down their centres in summer?", history=[*history, turn(refused)]
+    )
+    assert cited(after) == {"951"}
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 13: the reader refuses vague follow-ups ('it') that the brief answers"
+)
+def test_a_vague_follow_up_is_answered(assistant: Assistant) -> None:
+    first = assistant.ask("What should replace the transport voucher for older people who give up driving?")
+    follow = assistant.ask("What kind of licence did it suggest?", history=[turn(first)])
+    assert cited(follow) == {"952"} and "conditional" in follow.text
