@@ -7,6 +7,7 @@ model loads once per process and every caller gets the same checks (model mismat
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -14,10 +15,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from assistant.answering.generation import Condenser, Generator, make_generator
 from assistant.answering.judge import Judge
-from assistant.answering.policy import load_policy
+from assistant.answering.policy import load_policy, policy_digest
 from assistant.answering.qa import Assistant
 from assistant.answering.questions import require_text
 from assistant.answering.reader import make_reader
@@ -264,6 +266,38 @@ class Library:
         after = tuple(p for p in near if ids.index(p.chunk_id) > at)
         return before, after
 
+    def content_hash(self) -> str:
+        """A fingerprint of what the index holds: every committed brief and the hash of its content."""
+        committed = sorted(self.store.committed().items())
+        return hashlib.sha256(json.dumps(committed).encode()).hexdigest()[:16]
+
+    def describe(self, assistant: Assistant | None = None) -> dict[str, Any]:
+        """What answers are produced with, recorded with each evaluation run and each rating so that
+        they can be told apart months later: the index (its content hash and size), the models, every
+        answer-policy number and the code's version."""
+        judge = assistant.judge if assistant is not None else self.judge()
+        policy = judge.policy
+        return {
+            "index": index_location(self.settings),
+            "index_hash": self.content_hash(),
+            "briefs": len(self.store.committed()),
+            "chunks": self.store.count(),
+            "embedding_model": self.embedder.name,
+            "router": self.router.name if self.router is not None else None,
+            "retrieval": self.retriever.mode,
+            "generator": assistant.generator.name if assistant is not None else self.settings.generator,
+            "reader": judge.reader.name,
+            "policy": {
+                "fitted": policy.source.get("fitted", "?"),
+                "sha256": policy_digest(),
+                "screen": policy.screen,
+                "threshold": policy.reader_model.threshold,
+                "threshold_without_reader": policy.lexical_model.threshold,
+            },
+            "top_k": assistant.top_k if assistant is not None else self.settings.top_k,
+            "code": code_version(),
+        }
+
     def stats(self) -> Stats:
         records = tuple(sorted(self.store.records().values(), key=lambda r: (r.date or "", r.doc_id)))
         return Stats(
@@ -314,6 +348,32 @@ def _keyword_path(settings: Settings) -> Path | None:
         digest = hashlib.sha1(f"{settings.chroma_url}|{settings.namespace}".encode()).hexdigest()[:12]
         return settings.data_dir / f"keyword-{digest}.sqlite3"
     return settings.store_dir / "keyword.sqlite3"
+
+
+def code_version() -> str:
+    """The package version, and the git commit when run from a clone (with `+dirty` for local edits)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        text = version("krihs-brief-assistant")
+    except PackageNotFoundError:
+        text = "unknown"
+    root = Path(__file__).resolve().parents[1]
+    if (root / ".git").exists():
+        import subprocess
+
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(root), "describe", "--always", "--dirty=+dirty"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=True,
+            )
+            text += f" ({out.stdout.strip()})"
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return text
 
 
 def _folder_size(folder: Path) -> int:

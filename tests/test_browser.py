@@ -629,3 +629,76 @@ def test_an_upload_killed_mid_write_is_pending_then_finished_on_restart(
     )
     assert done.returncode == 0, done.stderr
     assert _index_state(tmp_path / "store") == _index_state(clean / "store")
+
+
+# -- the loop: an official's 👎 reaches staff, who label it and export it as a test set -------------
+TOLL = "What are the tolls on the Seoul ring expressway?"
+
+
+def test_a_dislike_with_a_note_becomes_a_labelled_test_line_after_a_restart(
+    browser: Any, briefs_index: Settings, tmp_path: Path
+) -> None:
+    import subprocess
+
+    shutil.copytree(briefs_index.store_dir, tmp_path / "store")
+    data = tmp_path / "data"
+    process, url = start_app(tmp_path / "store", data)
+    try:
+        official = Session(browser, url + "/", tmp_path)
+        page = official.page
+        assert "vol.697" in _ask(page, SEED)
+        page.locator("#feedback-note textarea").fill("should also cite vol.616")
+        page.get_by_role("button", name="Dislike").last.click()
+        status = page.locator("#feedback-status")
+        status.get_by_text("recorded for staff review").wait_for(timeout=WAIT)
+        assert "thumbs-down" in status.inner_text() and "should also cite vol.616" in status.inner_text()
+        assert page.locator("#feedback-note textarea").input_value() == ""  # the note went with it
+        assert "do not answer" in _ask(page, TOLL)  # a refusal: noted for the queue by itself
+        official.screenshots("feedback")
+        official.close()
+    finally:
+        stop(process)
+
+    process, url = start_app(tmp_path / "store", data)  # what was said survives a restart
+    try:
+        staff = Session(browser, url + "/", tmp_path)
+        page = staff.page
+        staff.tab("Evaluate")
+        page.locator("#review-queue [data-testid^='cell-']").get_by_text("should also cite vol.616").wait_for(
+            timeout=WAIT
+        )
+        rows = _rows(page, "#review-queue")
+        assert [(r[2], r[3]) for r in rows[:2]] == [("refused", TOLL), ("👎 down", SEED)], rows[:2]
+        assert rows[1][4] == "vol.697" and rows[1][6] == "—"
+        staff.pick("#review-item", "👎")
+        page.locator("#review-verdict").get_by_label("Should answer with vol. …").check()
+        page.locator("#review-volume textarea, #review-volume input").first.fill("616")
+        page.locator("#review-save").click()
+        page.locator("#review-status").get_by_text("Saved").wait_for(timeout=WAIT)
+        staff.pick("#review-item", "refused")
+        page.locator("#review-verdict").get_by_label("Right", exact=True).check()
+        page.locator("#review-save").click()
+        page.locator("#review-status").get_by_text("labelled “right”").wait_for(timeout=WAIT)
+        assert [r[6] for r in _rows(page, "#review-queue")[:2]] == ["right", "should answer vol.616"]
+        page.locator("#review-export").click()
+        page.locator("#review-status").get_by_text("Exported 2 questions").wait_for(timeout=WAIT)
+        exported = staff.download("#review-file a")
+        page.locator("#uncovered-run").click()
+        page.locator("#uncovered").get_by_text("1 refused question in 1 topic").wait_for(timeout=WAIT)
+        assert "toll" in page.locator("#uncovered").inner_text()
+        staff.screenshots("review")
+        staff.close()
+    finally:
+        stop(process)
+    lines = [json.loads(line) for line in exported.splitlines()]
+    assert sorted((x["question"], x["volume"]) for x in lines) == [(TOLL, None), (SEED, "616")]
+    testset = tmp_path / "from-review.jsonl"
+    testset.write_text(exported, encoding="utf-8")
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(tmp_path / "store"), "ASSISTANT_DATA_DIR": str(data)}
+    assistant = Path(sys.executable).parent / "assistant"
+    ran = subprocess.run(
+        [str(assistant), "eval", str(testset), "--json"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(ran.stdout)
+    assert len(result["questions"]) == 2 and result["settings"]["index_hash"]

@@ -24,10 +24,16 @@ LAYERS: dict[str, int] = {
     "answering": 4,  # Passages become a decision and an Answer
     "library": 5,  # the composition root: opens the index and wires the steps
     "evaluation": 5,  # test sets run through an assistant
+    "feedback": 5,  # ratings, refusals and staff labels; the review queue and uncovered topics
     "ui": 6,
     "cli": 7,
 }
-SIBLINGS_APART = {("library", "evaluation"), ("evaluation", "library")}  # same layer, neither needs the other
+SIBLINGS_APART = {  # same layer, none needs another
+    (a, b)
+    for a in ("library", "evaluation", "feedback")
+    for b in ("library", "evaluation", "feedback")
+    if a != b
+}
 
 
 def _part(module: str) -> str | None:

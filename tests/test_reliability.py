@@ -588,7 +588,13 @@ def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return store
 
 
-READING_COMMANDS = [["ask", "housing"], ["eval", str(DATA / "qa-sample.jsonl")], ["serve", "--port", "0"]]
+# A question the reader has to read (an off-topic one is refused before the model is needed, and
+# then the command rightly succeeds without it).
+READING_COMMANDS = [
+    ["ask", "What role do the US manufacturing innovation institutes play?"],
+    ["eval", str(DATA / "qa-sample.jsonl")],
+    ["serve", "--port", "0"],
+]
 
 
 @pytest.mark.parametrize("command", READING_COMMANDS, ids=lambda c: c[0])

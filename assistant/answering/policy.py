@@ -14,6 +14,7 @@ A model without the reader (`none`) has its own fitted weights in the same file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -217,6 +218,12 @@ def load_policy(path: Path | None = None) -> Policy:
             f"the answer policy file {getattr(source, 'name', source)} cannot be used ({exc})",
             hint="refit it: .venv/bin/python -m benchmarks.fit_policy (or reinstall the package)",
         ) from exc
+
+
+def policy_digest(path: Path | None = None) -> str:
+    """The shipped (or given) policy file's SHA-256, short: which fitted numbers produced a run."""
+    source = path or resources.files("assistant.answering") / "policy.json"
+    return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
 
 
 def _model(data: dict[str, Any]) -> Model:

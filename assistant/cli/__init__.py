@@ -17,8 +17,10 @@ from assistant.answering.generation import GENERATORS
 from assistant.cli.commands import cmd_ask, cmd_ingest, cmd_remove, cmd_search, cmd_serve, cmd_stats
 from assistant.cli.common import make_settings
 from assistant.cli.evaluate import cmd_eval
+from assistant.cli.feedback import cmd_feedback
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.feedback import VERDICTS
 
 log = logging.getLogger("assistant")
 
@@ -67,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("remove", help="remove briefs from the index by id (e.g. 697)")
     p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    _common(p)
+
+    p = sub.add_parser(
+        "feedback", help="the review queue: ratings and refusals (list, label, export as a test set, topics)"
+    )
+    p.add_argument("action", choices=["list", "label", "export", "topics"])
+    p.add_argument("item", nargs="?", help="label: the item's id (from list)")
+    p.add_argument("verdict", nargs="?", choices=list(VERDICTS), help="label: the verdict")
+    p.add_argument("--volume", help="label: the volume that answers (for should_answer / wrong_brief)")
+    p.add_argument(
+        "--out", type=Path, default=Path("feedback-testset.jsonl"), help="export: the test set to write"
+    )
     _common(p)
     return parser
 
@@ -167,6 +181,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": cmd_serve,
     "stats": cmd_stats,
     "remove": cmd_remove,
+    "feedback": cmd_feedback,
 }
 
 

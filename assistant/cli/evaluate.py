@@ -61,17 +61,10 @@ def _run_settings(
     args: argparse.Namespace, settings: Settings, library: Any, assistant: Any, top_k: int
 ) -> dict[str, Any]:
     """What a run ran on, recorded in its JSON so that two runs can be told apart later."""
-    return {
-        "store": str(settings.store_dir),
-        "embedding_model": library.embedder.name,
-        "top_k": top_k,
-        "retrieval": library.retriever.mode,
-        "generator": "none" if args.retrieval_only else settings.generator,
-        "reader": assistant.judge.reader.name,
-        "policy": assistant.judge.policy.source.get("fitted", "?"),
-        "briefs": len(library.records()),
-        "chunks": library.store.count(),
-    }
+    described = library.describe(assistant)
+    if args.retrieval_only:
+        described["generator"] = "none"
+    return {"store": str(settings.store_dir), **described}
 
 
 def _write_eval_report(args: argparse.Namespace, run: Any, settings: Settings, top_k: int) -> None:
@@ -111,16 +104,18 @@ def _print_run(args: argparse.Namespace, run: Any) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from assistant.evaluation.compare import compare_runs, load_run
+    from assistant.evaluation.compare import compare_runs, load_run, paired_tests
     from assistant.evaluation.report import format_value
 
     old, new = (load_run(p) for p in args.compare)
     changes, metrics = compare_runs(old, new)
+    tests = paired_tests(old, new)
     if args.json:
         emit_json(
             {
                 "changes": [c.__dict__ for c in changes],
                 "metrics": {k: {"old": a, "new": b} for k, (a, b) in metrics.items()},
+                "paired": [t.to_dict() for t in tests],
             }
         )
         return 0
@@ -128,6 +123,13 @@ def _compare(args: argparse.Namespace) -> int:
     for name, (a, b) in metrics.items():
         mark = "" if a == b else "  *"
         print(f"{name:<22}{format_value(name, a):>10}{format_value(name, b):>10}{mark}")
+    print("\npaired, question by question (McNemar's exact test):")
+    for t in tests:
+        verdict = "a real difference" if t.significant else "could be chance at this sample size"
+        print(
+            f"  {t.metric:<6} {t.old}/{t.questions} -> {t.new}/{t.questions}: {t.better} better, "
+            f"{t.worse} worse, p = {t.p_value:.3f} ({verdict})"
+        )
     for direction in ("better", "worse", "changed"):
         group = [c for c in changes if c.direction == direction]
         print(f"\n{direction}: {len(group)}")

@@ -181,33 +181,21 @@ def compute_metrics(results: list[QuestionResult]) -> dict[str, float | int | No
     return metrics
 
 
-INTERVAL_METRICS = (
-    "hit@1",
-    "hit@5",
-    "mrr",
-    "all@5",
-    "citation_precision",
-    "citation_recall",
-    "refusal_recall",
-    "false_refusal_rate",
-    "answer_support_rate",
-    "pass_rate",
-)
-
-
 def intervals(
     results: list[QuestionResult], rounds: int = 1000, seed: int = 0
 ) -> dict[str, tuple[float, float]]:
-    """95% bootstrap intervals of the quality metrics: questions drawn with replacement `rounds` times
-    (the percentile method); a metric that cannot be measured on this set has none."""
+    """95% bootstrap intervals of every metric but the counts: questions drawn with replacement
+    `rounds` times (the percentile method); a metric that cannot be measured on this set has none."""
     import random
 
     rng = random.Random(seed)
-    draws: dict[str, list[float]] = {name: [] for name in INTERVAL_METRICS}
+    # Every metric that is a rate, a mean or a latency (not a count) gets one.
+    names = [n for n, v in compute_metrics(results).items() if isinstance(v, float)] if results else []
+    draws: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(rounds if results else 0):
         sample = [results[rng.randrange(len(results))] for _ in results]
         metrics = compute_metrics(sample)
-        for name in INTERVAL_METRICS:
+        for name in names:
             value = metrics.get(name)
             if isinstance(value, float):
                 draws[name].append(value)

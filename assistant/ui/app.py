@@ -19,6 +19,7 @@ from assistant.library import Library
 from assistant.ui.chat_tab import chat_tab
 from assistant.ui.handlers import Handlers, make_filter
 from assistant.ui.login import AddressGuard, checker
+from assistant.ui.review_tab import review_view
 from assistant.ui.tabs import evaluate_tab, library_tab, outputs, refresh, search_tab
 
 log = logging.getLogger(__name__)
@@ -61,10 +62,11 @@ def build_app(library: Library) -> Any:
             with gr.Tab("Search", id="search"):
                 search_volumes = search_tab(h)
             with gr.Tab("Evaluate", id="evaluate"):
-                bundled = evaluate_tab(h)
+                bundled, queue = evaluate_tab(h)
             with gr.Tab("Library", id="library"):
                 pickers = library_tab(h, chat_volumes, search_volumes, bundled)
         app.load(lambda: refresh(h), None, outputs(pickers), api_visibility="private")
+        app.load(lambda: review_view(h), None, list(queue), api_visibility="private")
         _api(h)
     return app
 
@@ -75,7 +77,10 @@ def _api(h: Handlers) -> None:
 
     def ask(question: str, volumes: str = "", since: str = "", until: str = "") -> dict[str, Any]:
         flt = make_filter([v for v in volumes.split(",") if v.strip()], since, until)
-        return h.assistant.ask(question, flt=flt).to_dict()
+        answer = h.assistant.ask(question, flt=flt)
+        if answer.refused:  # kept for the review queue, as the chat's refusals are
+            h.review.noted_refusal(answer)
+        return answer.to_dict()
 
     def search(
         query: str, k: int = 5, volumes: str = "", since: str = "", until: str = ""

@@ -8,6 +8,7 @@ from typing import Any
 
 from assistant.ui import render
 from assistant.ui.handlers import ChatUpdate, Handlers
+from assistant.ui.review import FLAGS
 
 # Copies the latest answer as plain text; falls back to a selection copy where the clipboard API is
 # not available (a page served without TLS on another host).
@@ -59,6 +60,15 @@ def chat_tab(h: Handlers) -> Any:
     c.stop.click(act.stopped, [c.chatbot, c.run], [c.chatbot, c.ask, c.stop], queue=False)
     c.last_answer.change(h.export_answer, c.last_answer, c.download, api_visibility="private")
     c.copy.click(None, [c.plain], [c.copied], js=COPY_JS)
+
+    def on_like(turns: Any, note: str, data: gr.LikeData) -> tuple[str, str]:
+        return h.review.rate(turns, data.value, data.liked, note), ""
+
+    # Gradio finds the LikeData argument by its type hint, resolved against this module's globals,
+    # where `gr` is not (gradio is imported lazily): give it the class itself.
+    on_like.__annotations__["data"] = gr.LikeData
+
+    c.chatbot.like(on_like, [c.turns, c.note], [c.rated, c.note], api_visibility="private")
     for reset in (c.new_chat.click, c.chatbot.clear):  # the chat's own bin icon forgets the turns too
         reset(
             lambda: ([], [], placeholder(), None, None, "", gr.update(visible=False), None, ""),
@@ -90,7 +100,13 @@ def _chat_layout() -> SimpleNamespace:
     run = gr.State("")  # the id of the answer in progress, for Stop
     with gr.Row():
         with gr.Column(scale=3):
-            chatbot = gr.Chatbot(label="Conversation", height=460, buttons=[], elem_id="chat")
+            chatbot = gr.Chatbot(
+                label="Conversation",
+                height=460,
+                buttons=[],
+                feedback_options=("Like", "Dislike", *FLAGS),
+                elem_id="chat",
+            )
             question = gr.Textbox(
                 label="Your question",
                 placeholder=f"e.g. What role do the US manufacturing innovation institutes play?  ({HINT})",
@@ -112,6 +128,13 @@ def _chat_layout() -> SimpleNamespace:
                     "Download conversation (.md)", value=None, size="sm", elem_id="dl-conversation"
                 )
             copied = gr.Markdown(elem_id="copied")
+            note = gr.Textbox(
+                label="Note for staff (optional)",
+                placeholder="sent with your thumbs-up or thumbs-down under an answer, e.g. “missed vol.697”",
+                max_lines=2,
+                elem_id="feedback-note",
+            )
+            rated = gr.Markdown(elem_id="feedback-status")
             plain = gr.Textbox(visible="hidden", elem_id="plain-answer")
             with gr.Accordion("Filters", open=False, elem_id="chat-filters"):
                 volumes = gr.Dropdown([], multiselect=True, label="Briefs", elem_id="chat-volumes")
@@ -141,6 +164,8 @@ def _chat_layout() -> SimpleNamespace:
         since=since,
         until=until,
         sources=sources,
+        note=note,
+        rated=rated,
     )
 
 

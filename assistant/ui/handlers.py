@@ -31,6 +31,7 @@ from assistant.models import Answer, Passage, SearchFilter
 from assistant.reading import SUPPORTED_SUFFIXES
 from assistant.retrieval.filters import date_bound
 from assistant.ui import render
+from assistant.ui.review import Review
 
 log = logging.getLogger(__name__)
 ChatMessages = list[dict[str, str]]
@@ -120,6 +121,7 @@ class Handlers:
         self.assistant = library.assistant()
         self.data_dir = library.settings.data_dir.resolve()
         self.downloads = self.data_dir / "tmp" / "downloads"
+        self.review = Review(library, self._write)
 
     # -- chat --------------------------------------------------------------------------------------
     def chat(
@@ -157,6 +159,8 @@ class Handlers:
                     answer = event.answer
                     messages.append({"role": "assistant", "content": render.answer_markdown(answer)})
                     turns.append(Turn(answer.question, answer.standalone_question, answer))
+                    if answer.refused:
+                        self.review.noted_refusal(answer)
                     yield ChatUpdate(messages, turns, self.sources(answer), answer)
         except (AssistantError, ValueError) as exc:
             messages.append({"role": "assistant", "content": f"⚠️ {_without_paths(str(exc))}"})
@@ -251,7 +255,13 @@ class Handlers:
         if not cases:
             return EvalView([], None, [], None, f"**{name}: no usable question.**{skipped}")
         started = time.perf_counter()
-        run: EvalRun = evaluate(path, self.assistant, top_k=self.settings.top_k, progress=progress)
+        run: EvalRun = evaluate(
+            path,
+            self.assistant,
+            top_k=self.settings.top_k,
+            progress=progress,
+            settings=self.library.describe(self.assistant),
+        )
         seconds = time.perf_counter() - started
         report = write_report(
             self._download_path("eval", "html"),

@@ -8,6 +8,7 @@ from typing import Any
 from assistant.errors import AssistantError
 from assistant.ui import render
 from assistant.ui.handlers import SORTS, Handlers, SearchResult
+from assistant.ui.review_tab import review_section
 
 EXPORT_FORMATS = ["csv", "json", "md"]
 
@@ -74,7 +75,8 @@ def search_tab(h: Handlers) -> Any:
     return volumes
 
 
-def evaluate_tab(h: Handlers) -> Any:
+def evaluate_tab(h: Handlers) -> tuple[Any, tuple[Any, Any]]:
+    """The test-set runner, and the review queue under it; returns (bundled sets picker, queue views)."""
     import gradio as gr
 
     gr.Markdown(
@@ -117,7 +119,7 @@ def evaluate_tab(h: Handlers) -> Any:
     run.click(
         on_run, [upload, bundled], [metrics, chart, per_question, report, status], api_visibility="private"
     )
-    return bundled
+    return bundled, review_section(h)
 
 
 def library_tab(h: Handlers, chat_volumes: Any, search_volumes: Any, bundled: Any) -> Pickers:
