@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class AssistantError(Exception):
@@ -122,3 +126,11 @@ class ConfigError(AssistantError):
     """A setting has an invalid value."""
 
     exit_code = 2
+
+
+def registered(registry: Mapping[str, T], name: str, *, setting: str, what: str) -> T:
+    """A backend's entry in its registry, or a `ConfigError` naming the setting and the choices."""
+    entry = registry.get(name)
+    if entry is None:
+        raise ConfigError(f"{setting}: unknown {what} {name!r}", hint=f"use one of: {', '.join(registry)}")
+    return entry

@@ -6,6 +6,7 @@ model loads once per process and every caller gets the same checks (model mismat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -350,6 +351,7 @@ def _keyword_path(settings: Settings) -> Path | None:
     return settings.store_dir / "keyword.sqlite3"
 
 
+@functools.cache  # a subprocess: asked once per process, not once per rating or run
 def code_version() -> str:
     """The package version, and the git commit when run from a clone (with `+dirty` for local edits)."""
     from importlib.metadata import PackageNotFoundError, version

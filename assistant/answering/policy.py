@@ -14,6 +14,7 @@ A model without the reader (`none`) has its own fitted weights in the same file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -220,6 +221,7 @@ def load_policy(path: Path | None = None) -> Policy:
         ) from exc
 
 
+@functools.cache
 def policy_digest(path: Path | None = None) -> str:
     """The shipped (or given) policy file's SHA-256, short: which fitted numbers produced a run."""
     source = path or resources.files("assistant.answering") / "policy.json"

@@ -27,7 +27,7 @@ from assistant.answering.runtime import (
     shared_model,
 )
 from assistant.config import Settings
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, registered
 
 log = logging.getLogger(__name__)
 
@@ -218,9 +218,4 @@ READERS: dict[str, Callable[[Settings], Reader]] = {"local": _local, "openai": _
 
 def make_reader(settings: Settings) -> Reader:
     """The reader the settings name (`ASSISTANT_READER`)."""
-    factory = READERS.get(settings.reader)
-    if factory is None:
-        raise ConfigError(
-            f"ASSISTANT_READER: unknown reader {settings.reader!r}", hint=f"use one of {', '.join(READERS)}"
-        )
-    return factory(settings)
+    return registered(READERS, settings.reader, setting="ASSISTANT_READER", what="reader")(settings)

@@ -192,11 +192,15 @@ class FeedbackLog:
         return list(lines.values()), skipped
 
 
+def testset_text(lines: list[dict[str, Any]]) -> str:
+    """Test-set lines as JSON Lines, the format `assistant eval` reads."""
+    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+
+
 def write_testset(lines: list[dict[str, Any]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(testset_text(lines), encoding="utf-8")
     os.replace(tmp, path)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import Settings
-from assistant.errors import ConfigError
+from assistant.errors import registered
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +123,9 @@ EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
 
 def make_embeddings(settings: Settings) -> Embedder:
     """The embedding model the settings name."""
-    factory = EMBEDDERS.get(settings.embedding_model)
-    if factory is None:
-        raise ConfigError(
-            f"ASSISTANT_EMBEDDING_MODEL: unknown embedding model {settings.embedding_model!r}",
-            hint="choose one of: " + ", ".join(EMBEDDERS),
-        )
+    factory = registered(
+        EMBEDDERS, settings.embedding_model, setting="ASSISTANT_EMBEDDING_MODEL", what="embedding model"
+    )
     log.info("loading embedding model %s", settings.embedding_model)
     return factory(settings)
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.config import Settings
-from assistant.errors import ConfigError
+from assistant.errors import registered
 from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
 
 Hits = list[tuple[str, float]]  # (chunk id or doc id, similarity), best first
@@ -132,12 +132,7 @@ INDEXES: dict[str, IndexBackend] = {
 
 def index_backend(settings: Settings) -> IndexBackend:
     """The backend the settings name; a Chroma server URL makes `chroma` a shared, remote index."""
-    backend = INDEXES.get(settings.index)
-    if backend is None:
-        raise ConfigError(
-            f"ASSISTANT_INDEX: unknown index backend {settings.index!r}",
-            hint="choose one of: " + ", ".join(INDEXES),
-        )
+    backend = registered(INDEXES, settings.index, setting="ASSISTANT_INDEX", what="index backend")
     if settings.chroma_url and settings.index == "chroma":
         return IndexBackend(backend.open, persistent=True, local_folder=False)
     return backend

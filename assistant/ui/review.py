@@ -9,7 +9,7 @@ from typing import Any
 
 from assistant.answering.conversation import Turn
 from assistant.errors import AssistantError
-from assistant.feedback import VERDICTS, FeedbackLog
+from assistant.feedback import VERDICTS, FeedbackLog, testset_text
 from assistant.feedback.topics import uncovered_topics
 from assistant.library import Library
 from assistant.models import Answer
@@ -53,13 +53,8 @@ class Review:
         flagged = liked if isinstance(liked, str) else ""
         text = "; ".join(part for part in (flagged, (note or "").strip()) if part)
         try:
-            self.log.rate(
-                turn.answer,
-                rating,
-                text,
-                index_hash=self.library.content_hash(),
-                settings=self.library.describe(),
-            )
+            described = self.library.describe()
+            self.log.rate(turn.answer, rating, text, index_hash=described["index_hash"], settings=described)
         except (OSError, AssistantError) as exc:
             return f"⚠️ Feedback could not be saved: {exc}"
         thumb = "thumbs-up" if rating == "up" else "thumbs-down"  # words: not every machine has emoji
@@ -110,11 +105,7 @@ class Review:
         lines, skipped = self.log.export()
         if not lines:
             return None, "Nothing to export yet: label some items of the queue first."
-        import json
-
-        path = self._write(
-            "feedback-testset", "jsonl", "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines)
-        )
+        path = self._write("feedback-testset", "jsonl", testset_text(lines))
         note = f"; {skipped} labelled “wrong brief” without the right volume were left out" if skipped else ""
         return path, f"Exported {len(lines)} questions as a test set (run it with `assistant eval`){note}."
 

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 from assistant.answering.generation.evidence import Evidence
 from assistant.answering.generation.extractive import ExtractiveGenerator
 from assistant.config import Settings
-from assistant.errors import ConfigError, MissingExtraError
+from assistant.errors import ConfigError, MissingExtraError, registered
 from assistant.models import Passage
 
 
@@ -92,12 +92,7 @@ GENERATORS: dict[str, Callable[[Settings], Generator]] = {
 
 def make_generator(settings: Settings) -> Generator:
     """The generator the settings name (`ASSISTANT_GENERATOR`)."""
-    factory = GENERATORS.get(settings.generator)
-    if factory is None:
-        raise ConfigError(
-            f"ASSISTANT_GENERATOR: unknown generator {settings.generator!r}",
-            hint=f"use one of {', '.join(GENERATORS)}",
-        )
+    factory = registered(GENERATORS, settings.generator, setting="ASSISTANT_GENERATOR", what="generator")
     return factory(settings)
 
 
