@@ -5,18 +5,14 @@ Real MiniLM model and a real Chroma index of ../shared/briefs (marked `shared`).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from assistant.answering.conversation import Turn
 from assistant.answering.questions import QuestionError
-from assistant.evaluation import evaluate
 from assistant.library import Library
 from assistant.models import SearchFilter
 
 pytestmark = pytest.mark.shared
-GATE = Path(__file__).parent / "data" / "qa-gate.jsonl"
 
 
 def test_answer_cites_vol697_with_quotes_from_its_passages(briefs_library: Library) -> None:
@@ -141,16 +137,3 @@ def test_overlong_questions_are_errors_and_control_characters_are_removed(briefs
             assistant.ask(question)
         with pytest.raises(QuestionError, match="query holds bytes"):
             briefs_library.search(question)
-
-
-def test_the_gate_set_holds_with_the_default_reader(briefs_library: Library) -> None:
-    """CI's quality gate (tests/data/qa-gate.jsonl, dev-set questions), the default reader reading:
-    a change that makes answers worse fails here. The thresholds sit below the blind-set figures
-    in the README, which are the ones that measure the assistant."""
-    run = evaluate(GATE, briefs_library.assistant())
-    m = run.metrics
-    assert m["hit@5"] >= 0.9
-    assert m["citation_precision"] >= 0.8
-    assert m["refusal_recall"] >= 0.5
-    assert m["false_refusal_rate"] <= 0.2
-    assert m["answer_support_rate"] >= 0.95

@@ -702,3 +702,47 @@ def test_a_dislike_with_a_note_becomes_a_labelled_test_line_after_a_restart(
     assert ran.returncode == 0, ran.stderr
     result = json.loads(ran.stdout)
     assert len(result["questions"]) == 2 and result["settings"]["index_hash"]
+
+
+SHRINKING = "How many Korean cities are classified as shrinking cities?"
+
+
+def test_a_like_and_a_flag_reach_the_queue_on_refresh_each_recorded_once(
+    browser: Any, writable_app_url: str, tmp_path: Path
+) -> None:
+    staff = Session(browser, writable_app_url, tmp_path / "staff")
+    staff.tab("Evaluate")
+    queue = staff.page.locator("#review-queue")
+    queue.wait_for(timeout=WAIT)
+    assert _rows(staff.page, "#review-queue") == []  # nothing said yet
+
+    official = Session(browser, writable_app_url, tmp_path / "official")
+    page = official.page
+    status = page.locator("#feedback-status")
+    assert "vol.697" in _ask(page, SEED)
+    page.get_by_role("button", name="Like").last.click()
+    status.get_by_text("thumbs-up").wait_for(timeout=WAIT)
+    assert "recorded for staff review" in status.inner_text() and SEED[:40] in status.inner_text()
+
+    assert "vol.616" in _ask(page, SHRINKING)
+    page.get_by_role("button", name="Feedback").last.hover()  # the flag: its options show on hover
+    page.locator(".extra-feedback-options").last.get_by_text("Wrong brief").click()
+    status.get_by_text("Wrong brief").wait_for(timeout=WAIT)
+    assert "thumbs-down" in status.inner_text() and SHRINKING[:40] in status.inner_text()
+    official.close()
+
+    staff.page.locator("#review-refresh").click()  # the open queue shows them without a reload
+    queue.locator("[data-testid^='cell-']").get_by_text("Wrong brief").first.wait_for(timeout=WAIT)
+    rows = _rows(staff.page, "#review-queue")
+    assert [(r[2], r[3], r[5]) for r in rows] == [
+        ("👎 down", SHRINKING, "Wrong brief"),
+        ("👍 up", SEED, ""),
+    ], rows
+    assert rows[0][4] == "vol.616" and rows[1][4] == "vol.697"
+    staff.close()
+    lines = (tmp_path / "data" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    ratings = [json.loads(line) for line in lines]
+    assert [(r["rating"], r["note"]) for r in ratings if r["kind"] == "rating"] == [
+        ("up", ""),
+        ("down", "Wrong brief"),
+    ]  # one line per press: the flag's click, sent twice by the page, is recorded once

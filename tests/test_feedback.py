@@ -67,6 +67,30 @@ def test_ratings_refusals_and_labels_become_a_test_set_that_eval_runs(
     assert run.settings["policy"]["threshold"] > 0
 
 
+def test_one_press_sent_twice_is_recorded_once_and_a_changed_mind_is_kept(
+    small_library: Library, tmp_path: Path
+) -> None:
+    """Gradio sends a flag's click twice; a session's 👍 then 👎 on one answer are two presses."""
+    from assistant.answering.conversation import Turn
+    from assistant.ui import render
+    from assistant.ui.review import Review
+
+    review = Review(small_library, write=lambda stem, suffix, text: "")
+    review.log = FeedbackLog(tmp_path / "data")  # not the session's data folder
+    question = "What should replace the transport voucher for older people who give up driving?"
+    answer = small_library.assistant().ask(question)
+    turns = [Turn(question, question, answer)]
+    shown = render.answer_markdown(answer)
+    first = review.rate(turns, shown, "Wrong brief", "", session="a")
+    again = review.rate(turns, shown, "Wrong brief", "", session="a")  # the same press, sent twice
+    assert first == again and "Wrong brief" in first
+    review.rate(turns, shown, "Wrong brief", "", session="b")  # another person: their own press
+    review.rate(turns, shown, True, "", session="a")  # changed their mind
+    said = [(e["rating"], e["note"]) for e in review.log.entries() if e["kind"] == "rating"]
+    assert said == [("down", "Wrong brief"), ("down", "Wrong brief"), ("up", "")]
+    assert "can no longer be rated" in review.rate([], shown, True, "", session="c")
+
+
 def test_a_line_cut_short_by_a_crash_is_skipped_and_the_next_starts_afresh(tmp_path: Path) -> None:
     log = FeedbackLog(tmp_path)
     first = log.append("refusal", {"question": "one"})

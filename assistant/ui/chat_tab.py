@@ -61,12 +61,13 @@ def chat_tab(h: Handlers) -> Any:
     c.last_answer.change(h.export_answer, c.last_answer, c.download, api_visibility="private")
     c.copy.click(None, [c.plain], [c.copied], js=COPY_JS)
 
-    def on_like(turns: Any, note: str, data: gr.LikeData) -> tuple[str, str]:
-        return h.review.rate(turns, data.value, data.liked, note), ""
+    def on_like(turns: Any, note: str, data: gr.LikeData, request: gr.Request) -> tuple[str, str]:
+        session = str(getattr(request, "session_hash", "") or "")
+        return h.review.rate(turns, data.value, data.liked, note, session), ""
 
-    # Gradio finds the LikeData argument by its type hint, resolved against this module's globals,
-    # where `gr` is not (gradio is imported lazily): give it the class itself.
-    on_like.__annotations__["data"] = gr.LikeData
+    # Gradio finds the LikeData and Request arguments by their type hints, resolved against this
+    # module's globals, where `gr` is not (gradio is imported lazily): give it the classes themselves.
+    on_like.__annotations__.update(data=gr.LikeData, request=gr.Request)
 
     c.chatbot.like(on_like, [c.turns, c.note], [c.rated, c.note], api_visibility="private")
     for reset in (c.new_chat.click, c.chatbot.clear):  # the chat's own bin icon forgets the turns too

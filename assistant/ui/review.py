@@ -4,6 +4,8 @@ review queue (label, export as a test set, the topics the briefs don't cover).""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +28,10 @@ VERDICT_CHOICES = [
 FLAGS = ("Wrong brief", "Should have refused", "Missed a brief")
 QUEUE_HEADERS = ["item", "when", "kind", "question", "answer", "note", "label"]
 assert [v for _, v in VERDICT_CHOICES] == list(VERDICTS)
+# Gradio 6's chatbot sends a flag's click twice (its option handler calls the like action twice); the
+# same press on the same answer from the same session within this window is recorded once. A person
+# changing their mind (👍 then 👎) is a different press and is kept.
+REPEAT_WINDOW_S = 5.0
 
 
 class Review:
@@ -35,6 +41,8 @@ class Review:
         self.library = library
         self.log = FeedbackLog(library.settings.data_dir.resolve())
         self._write = write  # (stem, suffix, text) -> a download's path
+        self._recent: dict[tuple[str, str, str], tuple[float, str]] = {}  # press -> (when, what was said)
+        self._recent_lock = threading.Lock()
 
     # -- the chat ----------------------------------------------------------------------------------
     def noted_refusal(self, answer: Answer) -> None:
@@ -44,9 +52,23 @@ class Review:
         except OSError as exc:  # the answer still reaches the user
             log.warning("could not note a refusal in %s: %s", self.log.path.name, exc)
 
-    def rate(self, turns: list[Turn] | None, message: Any, liked: bool | str, note: str) -> str:
+    def rate(
+        self, turns: list[Turn] | None, message: Any, liked: bool | str, note: str, session: str = ""
+    ) -> str:
         """A 👍 / 👎 (or a flag) on one answer of the conversation; says what was recorded."""
-        turn = _turn_of(turns or [], _text_of(message))
+        text_shown = _text_of(message)
+        press = (session, text_shown, repr(liked))
+        with self._recent_lock:
+            now = time.monotonic()
+            self._recent = {k: v for k, v in self._recent.items() if now - v[0] < REPEAT_WINDOW_S}
+            if press in self._recent:
+                return self._recent[press][1]
+            said = self._record(turns or [], text_shown, liked, note)
+            self._recent[press] = (now, said)
+        return said
+
+    def _record(self, turns: list[Turn], text_shown: str, liked: bool | str, note: str) -> str:
+        turn = _turn_of(turns, text_shown)
         if turn is None:
             return "That answer can no longer be rated (only the answers of this conversation can)."
         rating = "up" if liked is True else "down"
