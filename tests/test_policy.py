@@ -90,6 +90,15 @@ def test_questions_asking_for_a_figure_a_year_or_a_name_need_one_in_the_brief() 
     )
 
 
+def test_a_number_written_out_is_a_figure_but_one_as_a_pronoun_is_not() -> None:
+    stages = "Gentrification should be classified into four stages."
+    assert answer_type_missing("How many stages does it classify?", [stages])[0] == 0.0
+    assert answer_type_missing("How much more?", ["Demand is twice as high."])[0] == 0.0
+    assert answer_type_missing("몇 단계로 나누나요?", ["네 단계로 구분한다."])[0] == 0.0
+    assert answer_type_missing("How many cities?", ["The one with the most decline."])[0] == 1.0
+    assert answer_type_missing("How many cities?", ["Cities are classified by decline."])[0] == 1.0
+
+
 def test_the_fit_recovers_a_separable_rule_and_places_the_threshold_between_the_groups() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 2))

@@ -308,7 +308,17 @@ _ASKS_FIGURE = re.compile(
 _ASKS_DATE = re.compile(
     r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bin what year\b|\bby when\b|언제|몇\s*년|연도", re.IGNORECASE
 )
-_FIGURE = re.compile(r"\d")
+# A figure is a digit or a number written out: "four stages", "half of", "twice as many", "네 단계"
+# ("one" is left out: it is more often a pronoun than a count).
+_FIGURE = re.compile(
+    r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+    r"hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|halves|twice|"
+    r"double|triple|threefold|fourfold)\b|"
+    r"(?<![가-힣])(한|두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s*(가지|개|명|곳|단계|배|번|차례|유형)|"
+    r"(?<![가-힣])[일이삼사오육칠팔구십백천만억]+\s*(개|명|곳|단계|배|유형|가지)(?![가-힣])|절반",
+    re.IGNORECASE,
+)
 
 
 _ASKS_NAME = re.compile(
