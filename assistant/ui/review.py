@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.answering.conversation import Turn
@@ -34,6 +35,15 @@ assert [v for _, v in VERDICT_CHOICES] == list(VERDICTS)
 REPEAT_WINDOW_S = 5.0
 
 
+@dataclass
+class _Press:
+    """One press being recorded: a repeat of it waits for `done` and says what the first said."""
+
+    at: float
+    done: threading.Event = field(default_factory=threading.Event)
+    said: str = ""
+
+
 class Review:
     """Feedback of one app: where it is stored and what the chat and the Evaluate tab do with it."""
 
@@ -41,7 +51,7 @@ class Review:
         self.library = library
         self.log = FeedbackLog(library.settings.data_dir.resolve())
         self._write = write  # (stem, suffix, text) -> a download's path
-        self._recent: dict[tuple[str, str, str], tuple[float, str]] = {}  # press -> (when, what was said)
+        self._recent: dict[tuple[str, str, str], _Press] = {}  # (session, answer, thumb) -> press
         self._recent_lock = threading.Lock()
 
     # -- the chat ----------------------------------------------------------------------------------
@@ -57,15 +67,22 @@ class Review:
     ) -> str:
         """A 👍 / 👎 (or a flag) on one answer of the conversation; says what was recorded."""
         text_shown = _text_of(message)
-        press = (session, text_shown, repr(liked))
-        with self._recent_lock:
+        key = (session, text_shown, repr(liked))
+        with self._recent_lock:  # only the bookkeeping: the write itself runs outside the lock
             now = time.monotonic()
-            self._recent = {k: v for k, v in self._recent.items() if now - v[0] < REPEAT_WINDOW_S}
-            if press in self._recent:
-                return self._recent[press][1]
-            said = self._record(turns or [], text_shown, liked, note)
-            self._recent[press] = (now, said)
-        return said
+            self._recent = {k: p for k, p in self._recent.items() if now - p.at < REPEAT_WINDOW_S}
+            press = self._recent.get(key)
+            first = press is None
+            if press is None:
+                press = self._recent[key] = _Press(now)
+        if not first:
+            press.done.wait(REPEAT_WINDOW_S)
+            return press.said
+        try:
+            press.said = self._record(turns or [], text_shown, liked, note)
+        finally:
+            press.done.set()
+        return press.said
 
     def _record(self, turns: list[Turn], text_shown: str, liked: bool | str, note: str) -> str:
         turn = _turn_of(turns, text_shown)
