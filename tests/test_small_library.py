@@ -81,10 +81,22 @@ def test_a_new_topic_and_a_question_after_a_refusal_leave_the_previous_brief(ass
     assert cited(after) == {"951"}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 13: the reader refuses vague follow-ups ('it') that the brief answers"
-)
 def test_a_vague_follow_up_is_answered(assistant: Assistant) -> None:
     first = assistant.ask("What should replace the transport voucher for older people who give up driving?")
     follow = assistant.ask("What kind of licence did it suggest?", history=[turn(first)])
     assert cited(follow) == {"952"} and "conditional" in follow.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How much would those taxis cost a year?", "When do the conditional licences start?"],
+    ids=["cost", "date"],
+)
+def test_a_follow_up_asking_for_what_the_brief_does_not_state_is_refused(
+    assistant: Assistant, question: str
+) -> None:
+    # Read with the question it follows, a follow-up is as close to the brief as that question was:
+    # what it asks for (a cost, a date) must still be in the brief for it to be answered.
+    first = assistant.ask("What should replace the transport voucher for older people who give up driving?")
+    follow = assistant.ask(question, history=[turn(first)])
+    assert follow.refused and not follow.citations

@@ -40,10 +40,12 @@ class Judge:
         *,
         read: bool = True,
         read_all: bool = False,
+        topic: Evidence | None = None,
     ) -> list[BriefCase]:
         """The candidate briefs with their features; with `read`, the reader's judgement too, for the
-        briefs the policy does not rule out without it (`Policy.to_read`; all with `read_all`)."""
-        cases = brief_cases(question, language, passages, evidence, self.idf)
+        briefs the policy does not rule out without it (`Policy.to_read`; all with `read_all`).
+        `topic`: a follow-up's evidence read with its conversation (see `policy.brief_cases`)."""
+        cases = brief_cases(question, language, passages, evidence, self.idf, topic=topic)
         if not read or not self.reads or not cases:
             return cases
         wanted = [True] * len(cases) if read_all else self.policy.to_read(cases)
@@ -62,8 +64,9 @@ class Judge:
         evidence: Evidence,
         *,
         read: bool = True,
+        topic: Evidence | None = None,
     ) -> tuple[Decision, list[BriefCase]]:
-        cases = self.cases(question, language, passages, evidence, read=read)
+        cases = self.cases(question, language, passages, evidence, read=read, topic=topic)
         return self.policy.decide(cases), cases
 
     def warm_up(self) -> None:

@@ -45,6 +45,9 @@ class Retrieval:
     timings: Timings = field(default_factory=Timings)
     context: Context | None = None  # set when the question was read as continuing the conversation
     unknown: tuple[str, ...] = ()  # volumes the question named that are not in the index
+    # A follow-up read with the question it follows: what its similarity to the briefs is measured
+    # on (see `policy.brief_cases`); empty for a question on its own.
+    topic: str = ""
 
     @property
     def search_ms(self) -> float:
@@ -155,6 +158,7 @@ class Assistant:
             return fresh
         scoped = self.retrieve(question, context.scope, k, read_filters=False)
         scoped.context = context
+        scoped.topic = f"{context.previous_question} {question}"
         fresh_margin = self._margin(question, fresh)
         scoped_margin = self._margin(question, scoped)
         top = fresh.passages[0].doc_id if fresh.passages else None
@@ -212,6 +216,7 @@ class Assistant:
         standalone = retrieval.question
         passages, evidence, verifier = self.weigh(standalone, retrieval)
         context = retrieval.context
+        topic = self._evidence(retrieval.topic, passages) if context and retrieval.topic else None
         base = Answer(
             question=question,
             sentences=(),
@@ -226,7 +231,7 @@ class Assistant:
             labels = ", ".join(dict.fromkeys(p.label for p in passages[:3]))
             yield AnswerEvent("status", say(language, "reading", briefs=labels))
         decision, _ = (
-            self.judge.decide(standalone, language, passages, evidence)
+            self.judge.decide(standalone, language, passages, evidence, topic=topic)
             if passages and evidence.candidates
             else (Decision((), {}, 1.0), [])
         )
@@ -325,13 +330,16 @@ class Assistant:
         language = question_language(question)
         passages = _answer_passages(retrieval.passages, self.top_k)
         if self.multilingual is None or self.multilingual_verifier is None:
-            return passages, gather(question, passages, self.embedder, self.idf), self.verifier
+            return passages, self._evidence(question, passages), self.verifier
         across = bool(passages) and passages[0].language != language
         if across:
             passages = self._whole_brief(passages)
-        evidence = gather(question, passages, self.embedder, self.idf, multilingual=self.multilingual)
+        evidence = self._evidence(question, passages)
         multilingual = across or language != "en" or self.multilingual is self.embedder
         return passages, evidence, self.multilingual_verifier if multilingual else self.verifier
+
+    def _evidence(self, question: str, passages: list[Passage]) -> Evidence:
+        return gather(question, passages, self.embedder, self.idf, multilingual=self.multilingual)
 
     def _whole_brief(self, passages: list[Passage], limit: int = 12) -> list[Passage]:
         """Across languages, passage ranks within a brief mean little: give the answer the whole top brief."""
