@@ -216,7 +216,6 @@ class Assistant:
         standalone = retrieval.question
         passages, evidence, verifier = self.weigh(standalone, retrieval)
         context = retrieval.context
-        topic = self._evidence(retrieval.topic, passages) if context and retrieval.topic else None
         base = Answer(
             question=question,
             sentences=(),
@@ -230,11 +229,10 @@ class Assistant:
         if passages and evidence.candidates and self.judge.reads:
             labels = ", ".join(dict.fromkeys(p.label for p in passages[:3]))
             yield AnswerEvent("status", say(language, "reading", briefs=labels))
-        decision, _ = (
-            self.judge.decide(standalone, language, passages, evidence, topic=topic)
-            if passages and evidence.candidates
-            else (Decision((), {}, 1.0), [])
-        )
+        decision = Decision((), {}, 1.0)
+        if passages and evidence.candidates:  # a follow-up is also weighed as read with its predecessor
+            topic = self._evidence(retrieval.topic, passages) if retrieval.topic else None
+            decision, _ = self.judge.decide(standalone, language, passages, evidence, topic=topic)
         if not decision.answer:
             answer = self._refusal_for(question, retrieval, base)
             yield AnswerEvent("delta", answer.text)
