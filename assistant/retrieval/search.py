@@ -21,6 +21,13 @@ _ROUTED_BRIEFS = 10  # briefs the multilingual route ranks per question (its chu
 # Route similarity to fusion weight: each 0.01 of cosine behind the best routed brief costs a factor e
 # (see `Retriever._fuse`); rank fusion alone would make routed ranks 1 and 2 differ by 2%.
 _ROUTE_SCALE = 0.01
+# An English question whose best English passage is at least this close (MiniLM cosine) skips the
+# multilingual route: the e5 embedding it needs is most of a search's time (about 15 of 25 ms on
+# 2 cores), and such a question is about an English brief. Measured on the development sets (221
+# English questions, 42 briefs, 19 of them about a Korean brief, whose best English passage is at
+# most 0.64): from 0.58 to 0.65 no question's hit@1 or hit@5 changes and 69% to 48% skip the route;
+# at 0.55 one question loses its brief. `python -m benchmarks.mixed` reports the time.
+ROUTE_SKIP_COSINE = 0.6
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +87,7 @@ class Retriever:
         self.route_weights = route_weights
         self.mode = mode if keyword is not None else "dense"
         self.route_others_only = True
+        self.route_skip_cosine = ROUTE_SKIP_COSINE
 
     def search(
         self, query: str, k: int, flt: SearchFilter | None = None, timings: Timings | None = None
@@ -128,7 +136,8 @@ class Retriever:
         route_weight = route_best = 0.0
         if self.router is not None and self.keyword is not None and self.mode == "hybrid":
             cross = language != "en"
-            if cross or any(lang != "en" for lang in self.store.languages()):
+            close = bool(dense) and dense[0][1] >= self.route_skip_cosine
+            if cross or (not close and any(lang != "en" for lang in self.store.languages())):
                 start = time.perf_counter()
                 vector = self.router.embed_question(query)
                 briefs = self.store.route(vector, _ROUTED_BRIEFS, flt, language=language)
