@@ -139,7 +139,7 @@ def ours_search(store: Path, questions: Path) -> dict[str, Any]:
         for case in cases:
             timings = Timings()
             start = time.perf_counter()
-            ranked = library.search(case["question"], 5, timings=timings)
+            library.search(case["question"], 5, timings=timings)
             elapsed = (time.perf_counter() - start) * 1000
             by_language.setdefault(question_language(case["question"]), []).append(elapsed)
             split.append(timings)
