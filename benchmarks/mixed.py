@@ -24,6 +24,7 @@ from typing import Any
 
 from benchmarks.run import WORK, worker
 from benchmarks.synth import generate
+from benchmarks.worker import load_questions
 
 ROOT = Path(__file__).resolve().parent
 SHARED = ROOT.parent.parent / "shared"
@@ -54,13 +55,14 @@ def build(name: str) -> tuple[Path, Path]:
     if corpus.is_dir() and questions.is_file():
         return corpus, questions
     shutil.rmtree(corpus, ignore_errors=True)
-    cases = [] if name != "real" else real_questions()
     if name in SYNTHETIC:
         synth = WORK / f"mixed-{name}-synthetic"
         shutil.rmtree(synth, ignore_errors=True)
         _, testset = generate(synth, SYNTHETIC[name], seed=11, questions=200, korean_share=KOREAN_SHARE)
-        cases = [json.loads(line) for line in testset.read_text(encoding="utf-8").splitlines() if line]
+        cases = load_questions(testset)
         shutil.copytree(synth, corpus)
+    else:
+        cases = real_questions()
     corpus.mkdir(parents=True, exist_ok=True)
     for folder in REAL_DIRS:
         for path in sorted(folder.glob("*.txt")):

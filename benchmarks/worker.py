@@ -49,6 +49,14 @@ def hits(ranking: list[str], expected: str, k: int = 5) -> bool:
     return expected in list(dict.fromkeys(ranking))[:k]
 
 
+def hits_at_5(assistant: Any, cases: list[dict[str, Any]]) -> int:
+    """Questions whose brief is among the first five of 30 ranked passages (enough for 5 briefs)."""
+    return sum(
+        hits([p.doc_id for p in assistant.retrieve(case["question"], k=30).passages], case["volume"])
+        for case in cases
+    )
+
+
 # -- ours ------------------------------------------------------------------------------------------
 def _settings(store: Path) -> Any:
     from assistant.config import Settings
@@ -88,7 +96,7 @@ def ours_query(store: Path, questions: Path) -> dict[str, Any]:
         open_s = time.perf_counter() - start  # with a new replica: includes building its keyword index
         library.warm_up()
         assistant = library.assistant()
-        search_ms, ask_ms, split, hit = [], [], [], 0
+        search_ms, ask_ms, split = [], [], []
         for case in cases:  # pass 1: search latency, as a user's search runs
             timings = Timings()
             start = time.perf_counter()
@@ -102,9 +110,7 @@ def ours_query(store: Path, questions: Path) -> dict[str, Any]:
             start = time.perf_counter()
             assistant.ask(case["question"])
             ask_ms.append((time.perf_counter() - start) * 1000)
-        for case in cases:  # pass 3: quality, ranked 30 passages deep (enough for 5 distinct briefs)
-            retrieval = assistant.retrieve(case["question"], k=30)
-            hit += hits([p.doc_id for p in retrieval.passages], case["volume"])
+        hit = hits_at_5(assistant, cases)  # pass 3: quality
         parts = {
             name: _median([getattr(t, name) for t in split])
             for name in ("embed_ms", "dense_ms", "keyword_ms", "fuse_ms")
@@ -135,7 +141,6 @@ def ours_search(store: Path, questions: Path) -> dict[str, Any]:
         library.warm_up()
         by_language: dict[str, list[float]] = {}
         split: list[Timings] = []
-        hit = 0
         for case in cases:
             timings = Timings()
             start = time.perf_counter()
@@ -143,10 +148,7 @@ def ours_search(store: Path, questions: Path) -> dict[str, Any]:
             elapsed = (time.perf_counter() - start) * 1000
             by_language.setdefault(question_language(case["question"]), []).append(elapsed)
             split.append(timings)
-        assistant = library.assistant()
-        for case in cases:
-            ranked = assistant.retrieve(case["question"], k=30).passages
-            hit += hits([p.doc_id for p in ranked], case["volume"])
+        hit = hits_at_5(library.assistant(), cases)
     every = [ms for values in by_language.values() for ms in values]
     parts = {
         name: _median([getattr(t, name) for t in split]) for name in ("embed_ms", "dense_ms", "keyword_ms")
