@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         "English briefs and English questions find Korean ones",
     )
     history_turns: int = Field(4, ge=0, le=20, description="previous turns a follow-up question may use")
+    translate_questions: bool = Field(
+        True,
+        description="a question in another language than English is also put into English by the "
+        "reader's model (about 1.5 s) to search the English briefs; off: the multilingual route alone",
+    )
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr | None = None

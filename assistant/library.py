@@ -162,6 +162,7 @@ class Library:
             multilingual=self.router or (self.scorer if self.scorer.multilingual else None),
             max_question_chars=self.settings.max_question_chars,
             history_turns=self.settings.history_turns,
+            translate=self.settings.translate_questions,
         )
 
     def judge(self) -> Judge:

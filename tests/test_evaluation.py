@@ -256,7 +256,7 @@ def test_eval_command_gates_and_compares(briefs_index: Settings, shared_briefs: 
     assert ok.returncode == 0, ok.stderr
     assert "hit@5" in ok.stdout and (tmp_path / "report.png").exists()
     # --explain: each stage's own ranks, and the fused stage agrees with the ranking users get.
-    assert "stage    questions" in ok.stdout and "fused ranking missed rank 1" in ok.stdout
+    assert "stage      questions" in ok.stdout and "fused ranking missed rank 1" in ok.stdout
     assert "## Where retrieval loses the brief (--explain)" in (tmp_path / "report.md").read_text()
     explained = json.loads((tmp_path / "a.json").read_text())
     answerable = [q for q in explained["questions"] if q["expected"]]

@@ -217,3 +217,34 @@ def test_the_multilingual_route_is_paid_only_by_questions_that_need_it(mixed_lib
     korean = Timings()
     found = mixed_library.search("도심 하천변의 녹지율은 얼마인가요?", 5, timings=korean)
     assert "route_ms" in korean.extra and found[0].doc_id == "901"
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_korean_questions_search_english_briefs_through_a_translation(mixed_library: Library) -> None:
+    """A Korean question is also put into English by the reader's model, and the English briefs are
+    ranked by that translation (the multilingual route knows one 600-character vector per brief)."""
+    assistant = mixed_library.assistant()
+    rows = [json.loads(line) for line in QA_KO.read_text(encoding="utf-8").splitlines()]
+    # Questions that name no volume: one that does searches only that brief, with nothing to translate.
+    ko_en = [r for r in rows if r["pair"] == "ko-en" and "호" not in r["question"]][:8]
+    with_translation = without = 0
+    for row in ko_en:
+        found = assistant.retrieve(row["question"], k=20)
+        hangul = sum("가" <= ch <= "힣" for ch in found.translation)
+        assert found.translation and hangul <= len(found.translation) // 5, found.translation
+        assert "translate_ms" in found.timings.extra
+        with_translation += found.passages[0].doc_id == row["volume"]
+        assistant.translate = False
+        plain = assistant.retrieve(row["question"], k=20)
+        assistant.translate = True
+        assert not plain.translation
+        without += plain.passages[0].doc_id == row["volume"]
+    assert with_translation >= without and with_translation >= 6, (with_translation, without)
+    named = assistant.retrieve("697호 브리프의 저자는 누구이고 언제 발간되었나요?", k=20)
+    assert not named.translation and named.passages[0].doc_id == "697"
+    # Korean questions about the Korean briefs keep them in the first places.
+    ko_ko = [r for r in rows if r["pair"] == "ko-ko"][:4]
+    for row in ko_ko:
+        briefs = list(dict.fromkeys(p.doc_id for p in assistant.retrieve(row["question"], k=20).passages))
+        assert row["volume"] in briefs[:2], (row["question"], briefs)

@@ -6,6 +6,7 @@ import pytest
 
 from assistant.library import Library
 from assistant.models import SearchFilter
+from assistant.retrieval.search import _take_turns
 
 CONTRACT = {"doc_id", "volume", "title", "date", "section", "source", "page", "text", "score"}
 
@@ -102,3 +103,12 @@ def test_keyword_tokens_are_the_same_from_many_threads_at_once() -> None:
     assert errors == [], errors[:3]
     keyword._stem.cache_clear()
     assert all(seen[i] == [keyword.tokenize(word) for word in batch] for i, batch in enumerate(batches))
+
+
+def test_two_rankings_take_turns_brief_by_brief() -> None:
+    """A translated question's ranking of the English briefs and the question's own ranking of the
+    others alternate by brief, each brief bringing its best chunks in its turn."""
+    first = [("a:h:0", 0.9), ("a:h:1", 0.8), ("a:h:2", 0.7), ("a:h:3", 0.6), ("b:h:0", 0.5)]
+    second = [("x:h:0", 0.95), ("y:h:0", 0.4), ("x:h:1", 0.3)]
+    merged = [cid for cid, _ in _take_turns(first, second, per_brief=2)]
+    assert merged == ["a:h:0", "a:h:1", "x:h:0", "x:h:1", "b:h:0", "y:h:0", "a:h:2", "a:h:3"]

@@ -25,6 +25,7 @@ class Judge:
         self.reader: Reader = reader or NoReader()
         self._replies: OrderedDict[tuple[str, str, str], float] = OrderedDict()
         self._renderings: OrderedDict[tuple[str, str], str | None] = OrderedDict()
+        self._translations: OrderedDict[tuple[str, str], str | None] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -89,6 +90,22 @@ class Judge:
             while len(self._renderings) > _REMEMBERED:
                 self._renderings.popitem(last=False)
         return line
+
+    def translate(self, text: str, language: str) -> str | None:
+        """`text` in `language` by the reader's model (remembered: a repeated question costs nothing);
+        None without a model."""
+        if not self.reads:
+            return None
+        key = (text, language)
+        with self._lock:
+            if key in self._translations:
+                return self._translations[key]
+        translated = self.reader.translate(text, language)
+        with self._lock:
+            self._translations[key] = translated
+            while len(self._translations) > _REMEMBERED:
+                self._translations.popitem(last=False)
+        return translated
 
     def _answers(self, question: str, excerpts: list[Excerpt]) -> list[float] | None:
         keys = [(question, e.brief, e.text) for e in excerpts]

@@ -22,6 +22,7 @@ EXPECTED = {
     "reader-answers": {"question", "brief", "excerpt"},
     "reader-supports": {"brief", "passage", "claim"},
     "render": {"language", "question", "brief", "quotes"},
+    "translate": {"source", "target", "text"},
 }
 _PART = re.compile(r"^###\s*(system|user)\s*$", re.MULTILINE)
 

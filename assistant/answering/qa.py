@@ -48,6 +48,9 @@ class Retrieval:
     # A follow-up read with the question it follows: what its similarity to the briefs is measured
     # on (see `policy.brief_cases`); empty for a question on its own.
     topic: str = ""
+    # The question in English, when it is in another language and English briefs were searched
+    # with it (see `Assistant.translation`); empty otherwise.
+    translation: str = ""
 
     @property
     def search_ms(self) -> float:
@@ -80,6 +83,7 @@ class Assistant:
         multilingual: Embedder | None = None,
         max_question_chars: int = 2000,
         history_turns: int = 4,
+        translate: bool = True,
     ) -> None:
         self.retriever = retriever
         self.top_k = top_k
@@ -101,6 +105,7 @@ class Assistant:
         self.multilingual_verifier = Verifier(multilingual) if multilingual else None
         self.max_question_chars = max_question_chars
         self.history_turns = history_turns
+        self.translate = translate  # questions in another language are also searched in English
 
     # -- retrieval ---------------------------------------------------------------------------------
     def retrieve(
@@ -125,9 +130,26 @@ class Assistant:
         effective = merge(flt or SearchFilter(), read)
         timings = Timings()
         start = time.perf_counter()
-        passages = self.retriever.search(question, k or self.top_k, effective, timings)
+        # A question that names its briefs ("697호 ...") searches only them: nothing to translate for.
+        translation = None if effective.doc_ids else self.translation(question)
+        if translation:
+            timings.extra["translate_ms"] = (time.perf_counter() - start) * 1000
+        passages = self.retriever.search(
+            question, k or self.top_k, effective, timings, translation=translation
+        )
         timings.extra["other_ms"] = max(0.0, (time.perf_counter() - start) * 1000 - timings.total_ms)
-        return Retrieval(question, passages, effective, timings, unknown=unknown)
+        found = Retrieval(question, passages, effective, timings, unknown=unknown)
+        found.translation = translation or ""
+        return found
+
+    def translation(self, question: str) -> str | None:
+        """The question in English, for searching the English briefs, when it is in another language
+        and some briefs are in English; None when it is English, no brief is, or there is no model."""
+        if not self.translate or question_language(question) == "en":
+            return None
+        if "en" not in self.retriever.store.languages():
+            return None
+        return self.judge.translate(question, "en")
 
     # -- answering ---------------------------------------------------------------------------------
     def prepare(

@@ -3,9 +3,10 @@
 `Reader.answers(question, excerpts)` gives, per excerpt, the probability that it states the answer
 to the question; `Reader.supports(claim, passage)` the probability that a passage supports a claim;
 `Reader.render(...)` one sentence in the question's language saying what quotes in another language
-say. Backends: the local GGUF model (`local`, the default), any OpenAI-compatible server that returns
-log-probabilities (`openai`), and `none` (no model: the answer policy then uses the lexical and
-embedding evidence alone). Probabilities come from the first token of a YES/NO reply.
+say; `Reader.translate(text, language)` a question put into another language, for searching briefs
+written in it. Backends: the local GGUF model (`local`, the default), any OpenAI-compatible server
+that returns log-probabilities (`openai`), and `none` (no model: the answer policy then uses the
+lexical and embedding evidence alone). Probabilities come from the first token of a YES/NO reply.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from assistant.answering.runtime import (
 )
 from assistant.config import Settings
 from assistant.errors import ConfigError, registered
+from assistant.reading.text import question_language
 
 log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"en": "English", "ko": "Korean (한국어)"}
+PLAIN_NAMES = {"en": "English", "ko": "Korean"}
 _YES = frozenset({"yes", "예", "네"})
 _NO = frozenset({"no", "아니", "아니요", "아니오"})
 
@@ -57,6 +60,10 @@ class Reader(Protocol):
 
     def render(self, question: str, brief: str, quotes: Sequence[str], language: str) -> str | None:
         """One sentence in `language` saying what the quotes say; None when there is no model."""
+        ...
+
+    def translate(self, text: str, language: str) -> str | None:
+        """`text` (a question) in `language`; None when there is no model."""
         ...
 
 
@@ -87,6 +94,9 @@ class NoReader:
     def render(self, question: str, brief: str, quotes: Sequence[str], language: str) -> str | None:
         return None
 
+    def translate(self, text: str, language: str) -> str | None:
+        return None
+
 
 class PromptedReader:
     """A reader over any model that gives first-token log-probabilities for a chat prompt."""
@@ -95,14 +105,15 @@ class PromptedReader:
         self,
         name: str,
         first_token: Callable[[str, str], list[TokenChoice]],
-        write: Callable[[str, str, int], str],
+        write: Callable[[str, str, int, str], str],
     ) -> None:
         self.name = name
         self._first_token = first_token  # (system, user) -> top first tokens
-        self._write = write  # (system, user, max_tokens) -> text
+        self._write = write  # (system, user, max_tokens, start of the reply) -> text
         self._answers: Prompt = load_prompt("reader-answers")
         self._supports: Prompt = load_prompt("reader-supports")
         self._render: Prompt = load_prompt("render")
+        self._translate: Prompt = load_prompt("translate")
 
     def answers(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
         # The question comes before the excerpt in the prompt, so every excerpt after the first
@@ -122,12 +133,23 @@ class PromptedReader:
         system, user = self._render.render(
             language=name, question=question, brief=brief, quotes="\n".join(f"- {q}" for q in quotes)
         )
-        text = self._write(system, user, RENDER_TOKENS).strip().splitlines()
+        text = self._write(system, user, RENDER_TOKENS, "").strip().splitlines()
         line = text[0].strip().strip('"“”') if text else ""
         return whole_sentences(line) or None
 
+    def translate(self, text: str, language: str) -> str | None:
+        source = PLAIN_NAMES.get(question_language(text), "English")
+        target = PLAIN_NAMES.get(language, "English")
+        system, user = self._translate.render(source=source, target=target, text=text)
+        # The reply starts with the target language's name, so that a small model translates the
+        # question instead of answering it (asked bare, it often answered).
+        written = self._write(system, user, TRANSLATE_TOKENS, f"{target} question: ")
+        line = next((part.strip() for part in written.strip().splitlines() if part.strip()), "")
+        return line.strip('"“”') or None
+
 
 RENDER_TOKENS = 80  # about 12 s of writing on 2 cores; a longer line is cut at its last full sentence
+TRANSLATE_TOKENS = 60  # a question; measured 1.0-2.4 s a Korean question on 2 cores
 
 
 def whole_sentences(line: str) -> str:
@@ -148,8 +170,9 @@ def local_reader(model: LocalModel | Callable[[], LocalModel]) -> PromptedReader
     def first_token(system: str, user: str) -> list[TokenChoice]:
         return get().first_token(chat_prompt(system, user))
 
-    def write(system: str, user: str, max_tokens: int) -> str:
-        return get().complete(chat_prompt(system, user), max_tokens=max_tokens, stop=["\n", "<|im_end|>"])
+    def write(system: str, user: str, max_tokens: int, start: str) -> str:
+        prompt = chat_prompt(system, user, start)
+        return get().complete(prompt, max_tokens=max_tokens, stop=["\n", "<|im_end|>"])
 
     return PromptedReader(f"local:{MODEL_NAME}", first_token, write)
 
@@ -187,7 +210,8 @@ def openai_reader(base_url: str | None, model: str, api_key: str, timeout: float
             )
         return [TokenChoice(t.token, float(t.logprob)) for t in content[0].top_logprobs]
 
-    def write(system: str, user: str, max_tokens: int) -> str:
+    def write(system: str, user: str, max_tokens: int, start: str) -> str:
+        # A chat endpoint cannot be handed the start of its reply; the instructions must do.
         reply = ask(system, user, max_tokens=max_tokens)
         return str(reply.choices[0].message.content or "")
 

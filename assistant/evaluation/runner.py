@@ -44,7 +44,12 @@ def run_cases(
         retrieval = assistant.prepare(case.question, history, k=max(depth, top_k))
         result = _retrieved(case, retrieval, top_k)
         if explain and case.expected:
-            rankings = assistant.retriever.explain(retrieval.question, max(depth, top_k), retrieval.filter)
+            rankings = assistant.retriever.explain(
+                retrieval.question,
+                max(depth, top_k),
+                retrieval.filter,
+                translation=retrieval.translation or None,
+            )
             result.stages = stage_ranks(rankings, case.expected)
         if answer:
             reply = _answer(result, case, assistant, retrieval, history)

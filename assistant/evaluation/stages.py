@@ -2,9 +2,11 @@
 
 With `assistant eval --explain`, every answerable question is also ranked by each stage on its own
 (dense: the index model; keyword: BM25; routes: one multilingual vector per brief, used for
-questions or briefs not in English) and by the fused ranking users get. The table says how often each
-stage alone puts an expected brief first and in the top 5, and, for the questions the fused ranking
-gets wrong, whether some stage had it first (fusion lost it) or none did (no stage found it).
+questions or briefs not in English; translated: the English briefs ranked by the question's English
+translation, for questions in another language) and by the fused ranking users get. The table says
+how often each stage alone puts an expected brief first and in the top 5, and, for the questions the
+fused ranking gets wrong, whether some stage had it first (fusion lost it) or none did (no stage
+found it).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from assistant.evaluation.metrics import QuestionResult, first_rank
 
-STAGES = ("dense", "keyword", "routes", "fused")
+STAGES = ("dense", "keyword", "routes", "translated", "fused")
 
 
 def stage_ranks(rankings: dict[str, list[str]], expected: Sequence[str]) -> dict[str, int | None]:
@@ -78,8 +80,8 @@ def stage_lines(table: dict[str, Any], *, markdown: bool) -> list[str]:
         ]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         return [*lines, "", summary, ""]
-    lines = [f"{'stage':<8} {'questions':>9} {'hit@1':>6} {'hit@5':>6} {'found':>6}"]
-    lines += [f"{s:<8} {q:>9} {a:>6} {b:>6} {c:>6}" for s, q, a, b, c in rows]
+    lines = [f"{'stage':<10} {'questions':>9} {'hit@1':>6} {'hit@5':>6} {'found':>6}"]
+    lines += [f"{s:<10} {q:>9} {a:>6} {b:>6} {c:>6}" for s, q, a, b, c in rows]
     return [*lines, summary]
 
 
