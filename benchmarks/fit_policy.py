@@ -51,10 +51,14 @@ class CachedReader:
         self.name = inner.name
         self.path = path
         self.known: dict[str, float] = {}
+        self.translated: dict[str, str | None] = {}
         if path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
                 row = json.loads(line)
-                self.known[row["key"]] = row["p"]
+                if "translation" in row:
+                    self.translated[row["key"]] = row["translation"]
+                else:
+                    self.known[row["key"]] = row["p"]
 
     def answers(self, question: str, excerpts: Sequence[Any]) -> list[float] | None:
         keys = ["\x1f".join((question, e.brief, e.text)) for e in excerpts]
@@ -73,6 +77,15 @@ class CachedReader:
 
     def render(self, question: str, brief: str, quotes: Sequence[str], language: str) -> str | None:
         return self.inner.render(question, brief, quotes, language)
+
+    def translate(self, text: str, language: str) -> str | None:
+        key = "\x1f".join(("translate", language, text))
+        if key not in self.translated:
+            self.translated[key] = self.inner.translate(text, language)
+            with self.path.open("a", encoding="utf-8") as out:
+                row = {"key": key, "translation": self.translated[key]}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return self.translated[key]
 
 
 def collect(store: Path, sets: list[Path], features: Path, reader_name: str) -> list[dict[str, Any]]:

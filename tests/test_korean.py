@@ -241,6 +241,10 @@ def test_korean_questions_search_english_briefs_through_a_translation(mixed_libr
         assert not plain.translation
         without += plain.passages[0].doc_id == row["volume"]
     assert with_translation >= without and with_translation >= 6, (with_translation, without)
+    # The chat says it is searching before the translation's second or two, then what it reads.
+    events = list(assistant.stream(ko_en[0]["question"]))
+    assert [e.kind for e in events[:2]] == ["status", "status"], events[:2]
+    assert events[0].text == "브리프를 찾는 중입니다…" and "읽는 중" in events[1].text
     named = assistant.retrieve("697호 브리프의 저자는 누구이고 언제 발간되었나요?", k=20)
     assert not named.translation and named.passages[0].doc_id == "697"
     # Korean questions about the Korean briefs keep them in the first places.

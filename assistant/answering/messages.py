@@ -20,6 +20,7 @@ _TEXT = {
         "according": "According to {labels}:",
         "rendering": "In short ({labels}, in the assistant's words; the quotes below are the source): {text}",
         "reading": "Reading the briefs ({briefs})…",
+        "searching": "Searching the briefs…",
         "and": "and",
     },
     "ko": {
@@ -35,6 +36,7 @@ _TEXT = {
         "according": "{labels}에 따르면:",
         "rendering": "요지({labels}, 모델이 옮긴 말이며 근거는 아래 인용문입니다): {text}",
         "reading": "브리프를 읽는 중입니다({briefs})…",
+        "searching": "브리프를 찾는 중입니다…",
         "and": "및",
     },
 }

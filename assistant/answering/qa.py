@@ -142,14 +142,19 @@ class Assistant:
         found.translation = translation or ""
         return found
 
+    def will_translate(self, question: str) -> bool:
+        """Whether the question is searched through an English translation too: it is in another
+        language, some briefs are in English, and there is a model to translate with."""
+        return (
+            self.translate
+            and self.judge.reads
+            and question_language(question) != "en"
+            and "en" in self.retriever.store.languages()
+        )
+
     def translation(self, question: str) -> str | None:
-        """The question in English, for searching the English briefs, when it is in another language
-        and some briefs are in English; None when it is English, no brief is, or there is no model."""
-        if not self.translate or question_language(question) == "en":
-            return None
-        if "en" not in self.retriever.store.languages():
-            return None
-        return self.judge.translate(question, "en")
+        """The question in English, for searching the English briefs (see `will_translate`)."""
+        return self.judge.translate(question, "en") if self.will_translate(question) else None
 
     # -- answering ---------------------------------------------------------------------------------
     def prepare(
@@ -234,6 +239,8 @@ class Assistant:
         question = self.clean(question)
         language = question_language(question)
         if retrieval is None:
+            if self.will_translate(question):  # the translation takes a second or two: say so first
+                yield AnswerEvent("status", say(language, "searching"))
             retrieval = self.prepare(question, history, flt, use_context=use_context)
         standalone = retrieval.question
         passages, evidence, verifier = self.weigh(standalone, retrieval)
