@@ -20,6 +20,7 @@ Never give it the blind set (tests/data/blind/): that set measures what this fit
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import random
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.policy import LEXICAL_FEATURES, READER_FEATURES, reading_mask
+from assistant.answering.reader import Extraction
 from assistant.config import Settings
 from assistant.evaluation.testset import load_testset
 from assistant.library import Library
@@ -52,11 +54,14 @@ class CachedReader:
         self.path = path
         self.known: dict[str, float] = {}
         self.translated: dict[str, str | None] = {}
+        self.extracted: dict[str, Extraction] = {}
         if path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
                 row = json.loads(line)
                 if "translation" in row:
                     self.translated[row["key"]] = row["translation"]
+                elif "extraction" in row:
+                    self.extracted[row["key"]] = Extraction(**row["extraction"])
                 else:
                     self.known[row["key"]] = row["p"]
 
@@ -71,6 +76,19 @@ class CachedReader:
                     self.known[key] = p
                     out.write(json.dumps({"key": key, "p": p}, ensure_ascii=False) + "\n")
         return [self.known[k] for k in keys]
+
+    def extracts(self, question: str, excerpts: Sequence[Any]) -> list[Extraction] | None:
+        keys = ["\x1f".join(("extract", question, e.brief, e.text)) for e in excerpts]
+        missing = [e for e, k in zip(excerpts, keys, strict=True) if k not in self.extracted]
+        if missing:
+            fresh = self.inner.extracts(question, missing) or []
+            with self.path.open("a", encoding="utf-8") as out:
+                for e, found in zip(missing, fresh, strict=True):
+                    key = "\x1f".join(("extract", question, e.brief, e.text))
+                    self.extracted[key] = found
+                    row = {"key": key, "extraction": dataclasses.asdict(found)}
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return [self.extracted[k] for k in keys]
 
     def supports(self, claim: str, brief: str, passage: str) -> float | None:
         return self.inner.supports(claim, brief, passage)

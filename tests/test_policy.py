@@ -17,7 +17,7 @@ from assistant.answering.policy import (
     Policy,
     load_policy,
 )
-from assistant.answering.reader import whole_sentences, yes_probability
+from assistant.answering.reader import extraction, whole_sentences, yes_probability
 from assistant.answering.runtime import TokenChoice
 from assistant.errors import ConfigError
 from benchmarks.fit_policy import best_threshold, fit
@@ -70,6 +70,27 @@ def test_yes_probability_reads_the_first_tokens_either_way_they_are_spelt() -> N
     ]
     assert yes_probability(choices) == pytest.approx(0.7 / 0.9)
     assert yes_probability([TokenChoice("Maybe", 0.0)]) == 0.5  # neither: no information
+
+
+def test_an_answer_copied_from_the_excerpt_is_grounded_and_a_made_up_one_is_not() -> None:
+    excerpt = "Housing approvals reached 770,000 in 2015 as builders hurried before the correction."
+    first = [TokenChoice("Housing", np.log(0.7)), TokenChoice("NOT", np.log(0.2)), TokenChoice("NOTE", -9.0)]
+    copied = extraction("Housing approvals reached 770,000 in 2015", first, excerpt)
+    assert copied.not_stated == pytest.approx(0.2 + np.exp(-9.0)) and copied.grounded == 1.0
+    invented = extraction("Seoul and Busan, in 1950", first, excerpt)
+    assert invented.grounded == 0.0  # no word of it stands in the excerpt
+    refused = extraction("NOT STATED.", [TokenChoice("NOT", np.log(0.9))], excerpt)
+    assert refused.not_stated == pytest.approx(0.9) and refused.grounded == 0.0
+
+
+def test_a_read_brief_is_weighed_by_the_reader_model_whichever_reading_it_had() -> None:
+    reader = Model(("reader", "extract", "grounded"), (1.0, 1.0, 2.0), 0.0, 0.5)
+    policy = Policy(reader, Model(("cosine",), (1.0,), -10.0, 0.5), screen=0.0)
+    assert policy.asks == {"answers", "extracts"}
+    only_extract = Policy(Model(("extract",), (1.0,), 0.0, 0.5), policy.lexical_model)
+    assert only_extract.asks == {"extracts"}
+    decision = policy.decide([case("616", extract=1.0, grounded=1.0), case("586", cosine=0.9)])
+    assert decision.cited == ("616",) and decision.threshold == 0.5
 
 
 def test_questions_asking_for_a_figure_a_year_or_a_name_need_one_in_the_brief() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from assistant.answering.generation.evidence import Evidence, IdfFunction
 from assistant.answering.policy import BriefCase, Decision, Policy, brief_cases, with_reader
-from assistant.answering.reader import Excerpt, NoReader, Reader
+from assistant.answering.reader import Excerpt, Extraction, NoReader, Reader
 from assistant.models import Passage
 
 _REMEMBERED = 4096  # reader replies kept (question, excerpt) -> probability
@@ -24,6 +24,7 @@ class Judge:
         self.idf = idf
         self.reader: Reader = reader or NoReader()
         self._replies: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+        self._extractions: OrderedDict[tuple[str, str, str], Extraction] = OrderedDict()
         self._renderings: OrderedDict[tuple[str, str], str | None] = OrderedDict()
         self._translations: OrderedDict[tuple[str, str], str | None] = OrderedDict()
         self._lock = threading.Lock()
@@ -51,10 +52,17 @@ class Judge:
             return cases
         wanted = [True] * len(cases) if read_all else self.policy.to_read(cases)
         chosen = [c for c, read_it in zip(cases, wanted, strict=True) if read_it]
-        probabilities = self._answers(question, [c.excerpt for c in chosen]) if chosen else []
-        if probabilities is None:
+        if not chosen:
             return cases
-        judged = {c.doc_id: with_reader(c, p) for c, p in zip(chosen, probabilities, strict=True)}
+        asks = {"answers", "extracts"} if read_all else self.policy.asks
+        excerpts = [c.excerpt for c in chosen]
+        probabilities = self._answers(question, excerpts) if "answers" in asks else [None] * len(chosen)
+        extractions = self._extracts(question, excerpts) if "extracts" in asks else [None] * len(chosen)
+        if probabilities is None or extractions is None:
+            return cases
+        judged = {
+            c.doc_id: with_reader(c, p, x) for c, p, x in zip(chosen, probabilities, extractions, strict=True)
+        }
         return [judged.get(c.doc_id, c) for c in cases]
 
     def decide(
@@ -106,6 +114,23 @@ class Judge:
             while len(self._translations) > _REMEMBERED:
                 self._translations.popitem(last=False)
         return translated
+
+    def _extracts(self, question: str, excerpts: list[Excerpt]) -> list[Extraction] | None:
+        keys = [(question, e.brief, e.text) for e in excerpts]
+        with self._lock:
+            known = {k: self._extractions[k] for k in keys if k in self._extractions}
+        missing = [e for e, k in zip(excerpts, keys, strict=True) if k not in known]
+        if missing:
+            fresh = self.reader.extracts(question, missing)
+            if fresh is None:
+                return None
+            with self._lock:
+                for excerpt, found in zip(missing, fresh, strict=True):
+                    key = (question, excerpt.brief, excerpt.text)
+                    self._extractions[key] = known[key] = found
+                while len(self._extractions) > _REMEMBERED:
+                    self._extractions.popitem(last=False)
+        return [known[k] for k in keys]
 
     def _answers(self, question: str, excerpts: list[Excerpt]) -> list[float] | None:
         keys = [(question, e.brief, e.text) for e in excerpts]

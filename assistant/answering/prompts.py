@@ -20,6 +20,7 @@ EXPECTED = {
     "answer": {"language", "passages", "question"},
     "condense": {"history", "question"},
     "reader-answers": {"question", "brief", "excerpt"},
+    "reader-extract": {"question", "brief", "excerpt"},
     "reader-supports": {"brief", "passage", "claim"},
     "render": {"language", "question", "brief", "quotes"},
     "translate": {"source", "target", "text"},

@@ -1,12 +1,15 @@
 """The reader seam: a model that reads an excerpt and says how likely it is to state the answer.
 
 `Reader.answers(question, excerpts)` gives, per excerpt, the probability that it states the answer
-to the question; `Reader.supports(claim, passage)` the probability that a passage supports a claim;
+to the question (the first token of a YES/NO reply); `Reader.extracts(question, excerpts)` asks the
+model to answer from the excerpt alone or reply NOT STATED, and gives the probability that it began
+with NOT and how much of what it wrote is the excerpt's own words (a made-up figure is not);
+`Reader.supports(claim, passage)` the probability that a passage supports a claim;
 `Reader.render(...)` one sentence in the question's language saying what quotes in another language
 say; `Reader.translate(text, language)` a question put into another language, for searching briefs
 written in it. Backends: the local GGUF model (`local`, the default), any OpenAI-compatible server
 that returns log-probabilities (`openai`), and `none` (no model: the answer policy then uses the
-lexical and embedding evidence alone). Probabilities come from the first token of a YES/NO reply.
+lexical and embedding evidence alone).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from assistant.answering.runtime import (
 )
 from assistant.config import Settings
 from assistant.errors import ConfigError, registered
+from assistant.indexing.keyword import tokenize
 from assistant.reading.text import question_language
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,16 @@ LANGUAGE_NAMES = {"en": "English", "ko": "Korean (한국어)"}
 PLAIN_NAMES = {"en": "English", "ko": "Korean"}
 _YES = frozenset({"yes", "예", "네"})
 _NO = frozenset({"no", "아니", "아니요", "아니오"})
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What the model wrote when asked to answer from an excerpt: the probability that it began with
+    "NOT STATED", and how much of what it wrote instead is the excerpt's own words."""
+
+    not_stated: float
+    grounded: float  # share of the reply's content words found in the excerpt (0 for NOT STATED)
+    text: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,10 @@ class Reader(Protocol):
 
     def answers(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
         """P(the excerpt states the answer) per excerpt; None when there is no model to ask."""
+        ...
+
+    def extracts(self, question: str, excerpts: Sequence[Excerpt]) -> list[Extraction] | None:
+        """Per excerpt, the model's answer from it alone (see `Extraction`); None without a model."""
         ...
 
     def supports(self, claim: str, brief: str, passage: str) -> float | None:
@@ -80,12 +98,28 @@ def _word(token: str) -> str:
     return token.strip().strip(".,!:").lower()
 
 
+NOT_STATED = "NOT STATED"
+
+
+def extraction(text: str, first: Sequence[TokenChoice], excerpt: str) -> Extraction:
+    """An `Extraction` from a reply and its first token's choices (any "NOT…" token counts)."""
+    not_stated = sum(math.exp(c.logprob) for c in first if c.token.strip().upper().startswith("NOT"))
+    words = [w for w in tokenize(text) if len(w) > 2]
+    if NOT_STATED in text.upper() or not words:
+        return Extraction(min(1.0, not_stated), 0.0, text)
+    known = set(tokenize(excerpt))
+    return Extraction(min(1.0, not_stated), sum(w in known for w in words) / len(words), text)
+
+
 class NoReader:
     """No language model: every question is decided by the evidence the index itself gives."""
 
     name = "none"
 
     def answers(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
+        return None
+
+    def extracts(self, question: str, excerpts: Sequence[Excerpt]) -> list[Extraction] | None:
         return None
 
     def supports(self, claim: str, brief: str, passage: str) -> float | None:
@@ -106,11 +140,14 @@ class PromptedReader:
         name: str,
         first_token: Callable[[str, str], list[TokenChoice]],
         write: Callable[[str, str, int, str], str],
+        write_scored: Callable[[str, str, int], tuple[str, list[TokenChoice]]],
     ) -> None:
         self.name = name
         self._first_token = first_token  # (system, user) -> top first tokens
         self._write = write  # (system, user, max_tokens, start of the reply) -> text
+        self._write_scored = write_scored  # (system, user, max_tokens) -> text, its first token's choices
         self._answers: Prompt = load_prompt("reader-answers")
+        self._extract: Prompt = load_prompt("reader-extract")
         self._supports: Prompt = load_prompt("reader-supports")
         self._render: Prompt = load_prompt("render")
         self._translate: Prompt = load_prompt("translate")
@@ -123,6 +160,14 @@ class PromptedReader:
             system, user = self._answers.render(question=question, brief=excerpt.brief, excerpt=excerpt.text)
             probabilities.append(yes_probability(self._first_token(system, user)))
         return probabilities
+
+    def extracts(self, question: str, excerpts: Sequence[Excerpt]) -> list[Extraction] | None:
+        found = []
+        for excerpt in excerpts:
+            system, user = self._extract.render(question=question, brief=excerpt.brief, excerpt=excerpt.text)
+            text, first = self._write_scored(system, user, EXTRACT_TOKENS)
+            found.append(extraction(text.strip(), first, excerpt.text))
+        return found
 
     def supports(self, claim: str, brief: str, passage: str) -> float | None:
         system, user = self._supports.render(brief=brief, passage=passage, claim=claim)
@@ -149,6 +194,9 @@ class PromptedReader:
 
 
 RENDER_TOKENS = 80  # about 12 s of writing on 2 cores; a longer line is cut at its last full sentence
+# The answer the model copies from an excerpt; whether it starts "NOT STATED" is known at the first token,
+# what it copies within a few more (about 2 s in all on 2 cores, with the prompt).
+EXTRACT_TOKENS = 32
 TRANSLATE_TOKENS = 60  # a question; measured 1.0-2.4 s a Korean question on 2 cores
 
 
@@ -174,7 +222,11 @@ def local_reader(model: LocalModel | Callable[[], LocalModel]) -> PromptedReader
         prompt = chat_prompt(system, user, start)
         return get().complete(prompt, max_tokens=max_tokens, stop=["\n", "<|im_end|>"])
 
-    return PromptedReader(f"local:{MODEL_NAME}", first_token, write)
+    def write_scored(system: str, user: str, max_tokens: int) -> tuple[str, list[TokenChoice]]:
+        prompt = chat_prompt(system, user)
+        return get().complete_scored(prompt, max_tokens=max_tokens, stop=["\n", "<|im_end|>"])
+
+    return PromptedReader(f"local:{MODEL_NAME}", first_token, write, write_scored)
 
 
 def openai_reader(base_url: str | None, model: str, api_key: str, timeout: float = 60.0) -> PromptedReader:
@@ -215,7 +267,13 @@ def openai_reader(base_url: str | None, model: str, api_key: str, timeout: float
         reply = ask(system, user, max_tokens=max_tokens)
         return str(reply.choices[0].message.content or "")
 
-    return PromptedReader(f"openai:{model}", first_token, write)
+    def write_scored(system: str, user: str, max_tokens: int) -> tuple[str, list[TokenChoice]]:
+        reply = ask(system, user, max_tokens=max_tokens, logprobs=True, top_logprobs=10)
+        content = reply.choices[0].logprobs.content if reply.choices[0].logprobs else None
+        first = [TokenChoice(t.token, float(t.logprob)) for t in content[0].top_logprobs] if content else []
+        return str(reply.choices[0].message.content or ""), first
+
+    return PromptedReader(f"openai:{model}", first_token, write, write_scored)
 
 
 def _none(settings: Settings) -> Reader:

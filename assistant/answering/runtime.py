@@ -139,6 +139,24 @@ class LocalModel:
         content = reply["choices"][0].get("logprobs", {}).get("content") or [{}]
         return [TokenChoice(t["token"], float(t["logprob"])) for t in content[0].get("top_logprobs", [])]
 
+    def complete_scored(
+        self, prompt: str, *, max_tokens: int, stop: list[str] | None = None, top: int = 20
+    ) -> tuple[str, list[TokenChoice]]:
+        """A completion and the most likely choices for its first token, with log-probabilities."""
+        reply = self._complete(
+            {
+                "prompt": prompt,
+                "max_tokens": max_tokens,
+                "n_probs": top,
+                "temperature": 0.0,
+                "stop": stop or [],
+            }
+        )
+        choice = reply["choices"][0]
+        content = (choice.get("logprobs") or {}).get("content") or [{}]
+        first = [TokenChoice(t["token"], float(t["logprob"])) for t in content[0].get("top_logprobs", [])]
+        return str(choice.get("text") or ""), first
+
     def complete(self, prompt: str, *, max_tokens: int, stop: list[str] | None = None) -> str:
         reply = self._complete(
             {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0, "stop": stop or []}
