@@ -63,12 +63,14 @@ gate: install
 		--out reports/gate-eval.json $(GATES)
 
 # The README's quality figures: all 42 real briefs indexed together (../shared/briefs and
-# ../shared/briefs-more) into .eval-index/, then the blind set (never tuned on) and the dev set.
+# ../shared/briefs-more) into .eval-index/, then the two blind sets (never tuned on) and the dev set.
 EVAL_STORE := .eval-index
 eval: install
 	$(BIN)/assistant ingest --store $(EVAL_STORE) $(SHARED) ../shared/briefs-more
 	$(BIN)/assistant eval tests/data/blind/qa-blind.jsonl --store $(EVAL_STORE) \
 		--report reports/blind-eval.md --out reports/blind-eval.json
+	$(BIN)/assistant eval tests/data/blind2/qa-blind2.jsonl --store $(EVAL_STORE) \
+		--report reports/blind2-eval.md --out reports/blind2-eval.json
 	$(BIN)/assistant eval $(SHARED)/qa-dev.jsonl --store $(EVAL_STORE) --report reports/dev-eval.md \
 		--out reports/dev-eval.json --fail-under hit@5=0.95
 	$(BIN)/assistant ingest --store $(EVAL_STORE)-ko $(SHARED) tests/data/ko
@@ -77,7 +79,7 @@ eval: install
 
 # The answer policy's fit (assistant/answering/policy.json): dev sets only, cross-validated, on an
 # index of the 42 real briefs and the Korean test fixtures. About 20 minutes (the reader reads
-# every candidate brief); the reader's replies are cached in benchmarks/results/policy-features.jsonl.
+# every candidate brief); the reader's replies are cached in benchmarks/results/reader-replies.jsonl.
 FIT_STORE := .fit-index
 fit-policy: install
 	$(BIN)/assistant ingest --store $(FIT_STORE) $(SHARED) ../shared/briefs-more tests/data/ko

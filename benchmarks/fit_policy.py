@@ -14,7 +14,7 @@
 3. The final model is fitted on all questions and written, with the data, the command and the
    cross-validated figures, to --out (by default the package's policy.json).
 
-Never give it the blind set (tests/data/blind/): that set measures what this fit produces.
+Never give it a blind set (tests/data/blind/, tests/data/blind2/): they measure what this fit produces.
 """
 
 from __future__ import annotations

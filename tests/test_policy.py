@@ -16,6 +16,7 @@ from assistant.answering.policy import (
     Model,
     Policy,
     load_policy,
+    with_reader,
 )
 from assistant.answering.reader import extraction, whole_sentences, yes_probability
 from assistant.answering.runtime import TokenChoice
@@ -118,6 +119,25 @@ def test_a_number_written_out_is_a_figure_but_one_as_a_pronoun_is_not() -> None:
     assert answer_type_missing("몇 단계로 나누나요?", ["네 단계로 구분한다."])[0] == 0.0
     assert answer_type_missing("How many cities?", ["The one with the most decline."])[0] == 1.0
     assert answer_type_missing("How many cities?", ["Cities are classified by decline."])[0] == 1.0
+
+
+def test_when_asks_for_a_date_as_a_question_word_not_as_a_conjunction() -> None:
+    undated = ["Introduce conditional licences for daytime driving."]
+    assert answer_type_missing("When do the conditional licences start?", undated)[1] == 1.0
+    assert answer_type_missing("Since when have factories come back?", undated)[1] == 1.0
+    assert answer_type_missing("What did KRIHS find when it analysed the plans?", undated)[1] == 0.0
+    assert answer_type_missing("Is there any upside when a neighbourhood gentrifies?", undated)[1] == 0.0
+
+
+def test_an_extracted_reply_without_the_date_or_figure_asked_for_is_not_grounded() -> None:
+    excerpt = "Introduce conditional licences that allow daytime driving within a set distance of home."
+    first = [TokenChoice("Introduce", np.log(0.95)), TokenChoice("NOT", np.log(0.05))]
+    reply = extraction("Introduce conditional licences that allow daytime driving", first, excerpt)
+    assert reply.grounded == 1.0  # every word is the excerpt's ...
+    when = with_reader(case("952"), None, reply, "When do the conditional licences start?")
+    what = with_reader(case("952"), None, reply, "What kind of licence does it propose?")
+    assert when.features["grounded"] == 0.0  # ... but it does not say when
+    assert what.features["grounded"] == 1.0 and when.features["extract"] == what.features["extract"]
 
 
 def test_the_fit_recovers_a_separable_rule_and_places_the_threshold_between_the_groups() -> None:

@@ -61,7 +61,8 @@ class Judge:
         if probabilities is None or extractions is None:
             return cases
         judged = {
-            c.doc_id: with_reader(c, p, x) for c, p, x in zip(chosen, probabilities, extractions, strict=True)
+            c.doc_id: with_reader(c, p, x, question)
+            for c, p, x in zip(chosen, probabilities, extractions, strict=True)
         }
         return [judged.get(c.doc_id, c) for c in cases]
 

@@ -160,16 +160,27 @@ def reading_mask(lexical: Sequence[float], screen: float, limit: int = MAX_READS
 
 
 def with_reader(
-    case: BriefCase, probability: float | None, extraction: Extraction | None = None
+    case: BriefCase, probability: float | None, extraction: Extraction | None = None, question: str = ""
 ) -> BriefCase:
-    """The case with the reader's judgements added as features (log-odds for the probabilities)."""
+    """The case with the reader's judgements added as features (log-odds for the probabilities).
+
+    An extracted reply counts as grounded only if it is the kind of answer the question asks for:
+    to "When do the licences start?" a reply copied from the brief that holds no year or date
+    ("Introduce conditional licences ...") answers something else (`typed_grounding`)."""
     features = dict(case.features)
     if probability is not None:
         features["reader"] = _logit(probability)
     if extraction is not None:
         features["extract"] = _logit(1.0 - extraction.not_stated)
-        features["grounded"] = extraction.grounded
+        features["grounded"] = typed_grounding(question, extraction)
     return replace(case, features=features)
+
+
+def typed_grounding(question: str, extraction: Extraction) -> float:
+    """The extraction's grounding, 0 when the question asks for a figure or a year and the reply
+    gives none (a name is not checked: replies name places in lower case as often as not)."""
+    figure, year, _ = answer_type_missing(question, [extraction.text])
+    return 0.0 if figure or year else extraction.grounded
 
 
 def _logit(probability: float) -> float:

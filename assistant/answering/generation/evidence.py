@@ -82,7 +82,7 @@ _NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]*[A-Z]?[a-z]*\b")
 _ASKS_AUTHOR = re.compile(
     r"\b(who\s+(wrote|authored|prepared)|authors?|written\s+by)\b|저자|작성자|누가\s*(썼|작성)", re.I
 )
-_ASKS_DATE = re.compile(
+_ASKS_PUBLISHED = re.compile(
     r"\bwhen\b.*\b(published|released|issued|written|come\s+out)\b|\bpublication\s+date\b|"
     r"\bdate\s+of\b|발간일|발행일|언제\s*(발간|발행|나온)",
     re.I,
@@ -265,7 +265,7 @@ def _metadata_asked(question: str) -> tuple[str, ...]:
     asked = []
     if _ASKS_AUTHOR.search(question):
         asked.append(_AUTHORS)
-    if _ASKS_DATE.search(question):
+    if _ASKS_PUBLISHED.search(question):
         asked.append(_PUBLISHED)
     if _ASKS_TITLE.search(question) and not asked:
         asked.append(_TITLE)
@@ -305,8 +305,13 @@ _ASKS_FIGURE = re.compile(
     r"몇\s*(개|명|곳|건|가지|%|퍼센트|배)|얼마|규모|비율|예산",
     re.IGNORECASE,
 )
+# "When" asks for a date as a question word ("When do the licences start?", "by when", "since when"),
+# not as a conjunction ("What did KRIHS find when it analysed the plans?").
 _ASKS_DATE = re.compile(
-    r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bin what year\b|\bby when\b|언제|몇\s*년|연도", re.IGNORECASE
+    r"^\W*when\b|\b(since|by|until|till|from) when\b|"
+    r"\bwhen (do|does|did|is|was|are|were|will|would|can|could|should|must|has|have|had)\b|"
+    r"\b(what|which|in what|in which) year\b|언제|몇\s*년|연도",
+    re.IGNORECASE,
 )
 # A figure is a digit or a number written out: "four stages", "half of", "twice as many", "네 단계"
 # ("one" is left out: it is more often a pronoun than a count).
