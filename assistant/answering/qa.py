@@ -233,6 +233,7 @@ class Assistant:
         use_context: bool = True,
     ) -> Iterator[AnswerEvent]:
         """Answer text as it is produced, then one `final` event with the verified `Answer`.
+        (About 60 lines: the steps of an answer in their order, each one call, read top to bottom.)
 
         `retrieval` is what `prepare` returned for this question (evaluation passes a deeper one).
         """

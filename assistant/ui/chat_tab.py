@@ -27,6 +27,7 @@ HINT = "Enter sends · Shift+Enter starts a new line"
 
 
 def chat_tab(h: Handlers) -> Any:
+    """The chat tab with its events bound (about 60 lines: one binding per control, in page order)."""
     import gradio as gr
 
     c = _chat_layout()
