@@ -160,7 +160,7 @@ def reading_mask(lexical: Sequence[float], screen: float, limit: int = MAX_READS
 
 
 def with_reader(
-    case: BriefCase, probability: float | None, extraction: Extraction | None = None, question: str = ""
+    case: BriefCase, probability: float | None, extraction: Extraction | None, question: str
 ) -> BriefCase:
     """The case with the reader's judgements added as features (log-odds for the probabilities).
 
