@@ -81,6 +81,28 @@ def test_a_new_topic_and_a_question_after_a_refusal_leave_the_previous_brief(ass
     assert cited(after) == {"951"}
 
 
+@pytest.mark.parametrize(
+    ("first_question", "follow_up", "brief"),
+    [
+        (
+            "How many older drivers handed in their licence last year?",
+            "So what do they propose instead?",
+            "952",
+        ),
+        ("How many heatwave days did Maru have last year?", "What should the city do about it?", "951"),
+    ],
+)
+def test_a_follow_up_to_a_refused_question_is_read_within_the_brief_it_was_nearest(
+    assistant: Assistant, first_question: str, follow_up: str, brief: str
+) -> None:
+    # The first questions ask for what the briefs do not state; the follow-ups, read on their own,
+    # name nothing a brief could be found by ("they", "it").
+    first = assistant.ask(first_question)
+    assert first.refused and first.nearest[0].doc_id == brief
+    follow = assistant.ask(follow_up, history=[turn(first)])
+    assert cited(follow) == {brief} and [b.doc_id for b in follow.context] == [brief]
+
+
 def test_a_vague_follow_up_is_answered(assistant: Assistant) -> None:
     first = assistant.ask("What should replace the transport voucher for older people who give up driving?")
     follow = assistant.ask("What kind of licence did it suggest?", history=[turn(first)])

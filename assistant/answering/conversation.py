@@ -36,6 +36,7 @@ class Context:
     briefs: tuple[BriefRef, ...]
     previous_question: str
     quoted: frozenset[str]  # sentences the recent answers already gave
+    refused: bool = False  # the briefs are those a refusal named as nearest, not ones it cited
 
     @property
     def scope(self) -> SearchFilter:
@@ -47,18 +48,29 @@ class Context:
 
 
 def context_of(history: Sequence[Turn], turns: int) -> Context | None:
-    """The context the latest answered turn offers, or None (no history, or it was a refusal)."""
+    """The context the latest turn offers: the briefs its answer cited or, when it was refused, the
+    one its refusal named that the judge found likeliest (a user often rephrases or narrows a refused
+    question, e.g. "So what do they propose?"); None without history.
+
+    A context is only an offer: `Assistant.prepare` reads the question both within it and on its own.
+    """
     recent = [t for t in history if t.answer is not None][-turns:] if turns else []
-    if not recent or recent[-1].answer.refused:
+    if not recent:
         return None
     previous = recent[-1]
     briefs: dict[str, BriefRef] = {}
     for c in previous.answer.citations:
         briefs.setdefault(c.doc_id, BriefRef(c.doc_id, c.volume, c.title, c.date))
+    if previous.answer.refused:  # the brief the judge found likeliest, of those the refusal named
+        nearest = {b.doc_id: b for b in previous.answer.nearest}
+        likeliest = [nearest[d] for d, _ in previous.answer.judged if d in nearest]
+        briefs = {b.doc_id: b for b in (likeliest or list(nearest.values()))[:1]}
     if not briefs:
         return None
     quoted = frozenset(s.text for t in recent for s in t.answer.sentences if s.claim)
-    return Context(tuple(briefs.values()), previous.standalone or previous.question, quoted)
+    return Context(
+        tuple(briefs.values()), previous.standalone or previous.question, quoted, previous.answer.refused
+    )
 
 
 def continues(fresh_margin: float, scoped_margin: float, fresh_top: str | None, context: Context) -> bool:
@@ -66,8 +78,9 @@ def continues(fresh_margin: float, scoped_margin: float, fresh_top: str | None, 
 
     The margins are evidence strength minus the refusal threshold that applies, for the question
     retrieved on its own (`fresh`) and within the context's briefs (`scoped`). When the question on
-    its own lands on one of those briefs anyway, it continues the conversation.
+    its own lands on one of those briefs anyway, it continues the conversation, unless they are only
+    the briefs a refusal named: then the question finds its brief without the conversation's help.
     """
     if fresh_top is not None and fresh_top in {b.doc_id for b in context.briefs}:
-        return True
+        return not context.refused
     return not (fresh_margin >= 0 and fresh_margin > scoped_margin + NEW_TOPIC_MARGIN)

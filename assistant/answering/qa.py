@@ -11,6 +11,7 @@ import time
 from collections.abc import Generator as Steps
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from assistant.answering.conversation import Context, Turn, context_of, continues
 from assistant.answering.drafts import complete_markers, labels, verification_notes
@@ -51,10 +52,22 @@ class Retrieval:
     # The question in English, when it is in another language and English briefs were searched
     # with it (see `Assistant.translation`); empty otherwise.
     translation: str = ""
+    # In a conversation: the reading not chosen (the question on its own when it was read within the
+    # previous turn's briefs, and the reverse), tried when the chosen one is refused.
+    alternative: Retrieval | None = None
 
     @property
     def search_ms(self) -> float:
         return self.timings.total_ms
+
+
+class Reading(NamedTuple):
+    """A retrieval weighed and judged: what an answer from it would use, and the judge's decision."""
+
+    passages: list[Passage]
+    evidence: Evidence
+    verifier: Verifier
+    decision: Decision
 
 
 @dataclass(frozen=True)
@@ -181,15 +194,22 @@ class Assistant:
             if rewritten and rewritten.casefold() != question.casefold():
                 candidate = self.retrieve(rewritten, explicit, k, read_filters=False)
                 candidate.context = context
+                candidate.alternative = fresh
                 return candidate
             return fresh
         scoped = self.retrieve(question, context.scope, k, read_filters=False)
         scoped.context = context
         scoped.topic = f"{context.previous_question} {question}"
+        if not scoped.passages:
+            return fresh
         fresh_margin = self._margin(question, fresh)
         scoped_margin = self._margin(question, scoped)
         top = fresh.passages[0].doc_id if fresh.passages else None
-        return scoped if scoped.passages and continues(fresh_margin, scoped_margin, top, context) else fresh
+        if continues(fresh_margin, scoped_margin, top, context):
+            scoped.alternative = fresh
+            return scoped
+        fresh.alternative = scoped
+        return fresh
 
     def _margin(self, question: str, retrieval: Retrieval) -> float:
         """How clearly `retrieval` answers `question` by the policy without the reader (cheap)."""
@@ -243,8 +263,17 @@ class Assistant:
             if self.will_translate(question):  # the translation takes a second or two: say so first
                 yield AnswerEvent("status", say(language, "searching"))
             retrieval = self.prepare(question, history, flt, use_context=use_context)
+        reading = yield from self._read(retrieval, language)
+        if not reading.decision.answer and retrieval.alternative is not None:
+            # In a conversation, the other reading (the question on its own, or within the previous
+            # turn's briefs) may answer what this one refuses: then the brief that states the answer
+            # decides the topic. (Reading both every time and keeping the likelier was measured on the
+            # development conversations: no question changed, and it costs a second read.)
+            other = yield from self._read(retrieval.alternative, language)
+            if other.decision.answer:
+                retrieval, reading = retrieval.alternative, other
         standalone = retrieval.question
-        passages, evidence, verifier = self.weigh(standalone, retrieval)
+        passages, evidence, verifier, decision = reading
         context = retrieval.context
         base = Answer(
             question=question,
@@ -256,13 +285,6 @@ class Assistant:
             generator=self.generator.name,
             context=context.briefs if context is not None else (),
         )
-        if passages and evidence.candidates and self.judge.reads:
-            labels = ", ".join(dict.fromkeys(p.label for p in passages[:3]))
-            yield AnswerEvent("status", say(language, "reading", briefs=labels))
-        decision = Decision((), {}, 1.0)
-        if passages and evidence.candidates:  # a follow-up is also weighed as read with its predecessor
-            topic = self._evidence(retrieval.topic, passages) if retrieval.topic else None
-            decision, _ = self.judge.decide(standalone, language, passages, evidence, topic=topic)
         if not decision.answer:
             answer = self._refusal_for(question, retrieval, base)
             yield AnswerEvent("delta", answer.text)
@@ -286,6 +308,18 @@ class Assistant:
             judged=_judged(decision),
         )
         yield AnswerEvent("final", answer=answer)
+
+    def _read(self, retrieval: Retrieval, language: str) -> Steps[AnswerEvent, None, Reading]:
+        """Weigh a retrieval's passages and let the judge decide (saying which briefs it reads)."""
+        passages, evidence, verifier = self.weigh(retrieval.question, retrieval)
+        if passages and evidence.candidates and self.judge.reads:
+            labels = ", ".join(dict.fromkeys(p.label for p in passages[:3]))
+            yield AnswerEvent("status", say(language, "reading", briefs=labels))
+        decision = Decision((), {}, 1.0)
+        if passages and evidence.candidates:  # a follow-up is also weighed as read with its predecessor
+            topic = self._evidence(retrieval.topic, passages) if retrieval.topic else None
+            decision, _ = self.judge.decide(retrieval.question, language, passages, evidence, topic=topic)
+        return Reading(passages, evidence, verifier, decision)
 
     def _draft(
         self, question: str, passages: list[Passage], evidence: Evidence, language: str

@@ -1,0 +1,41 @@
+"""What a question may take from the conversation (`assistant/answering/conversation.py`): the pure
+rules, fast. The same behaviour with the real model and index is in test_small_library.py."""
+
+from __future__ import annotations
+
+from assistant.answering.conversation import Turn, context_of, continues
+from assistant.models import Answer, BriefRef
+
+A = BriefRef("952", "952", "Keeping older drivers safe", "2023-02-20")
+B = BriefRef("953", "953", "Turning closed schools into community hubs", "2023-03-02")
+C = BriefRef("951", "951", "Cooling hot city centres", "2023-01-10")
+
+
+def refused(nearest: tuple[BriefRef, ...], judged: tuple[tuple[str, float], ...]) -> Turn:
+    answer = Answer("How many drivers handed in their licence?", (), True, nearest=nearest, judged=judged)
+    return Turn(answer.question, answer.question, answer)
+
+
+def test_after_a_refusal_the_context_is_the_named_brief_the_judge_found_likeliest() -> None:
+    # The refusal named three briefs in retrieval order; the judge gave the second the best chance.
+    context = context_of([refused((B, A, C), (("952", 0.31), ("953", 0.02)))], turns=4)
+    assert context is not None and context.refused
+    assert [b.doc_id for b in context.briefs] == ["952"] and context.quoted == frozenset()
+    assert context.previous_question == "How many drivers handed in their licence?"
+
+
+def test_after_a_refusal_nobody_judged_the_first_named_brief_is_the_context() -> None:
+    context = context_of([refused((B, A), ())], turns=4)
+    assert context is not None and [b.doc_id for b in context.briefs] == ["953"]
+    assert context_of([refused((), ())], turns=4) is None  # a refusal that named nothing offers nothing
+    assert context_of([], turns=4) is None
+
+
+def test_a_question_that_finds_the_refused_turns_brief_by_itself_does_not_lean_on_the_conversation() -> None:
+    context = context_of([refused((A,), (("952", 0.3),))], turns=4)
+    assert context is not None
+    # Landing on the brief unaided, the question stands on its own (no "from your previous question").
+    assert not continues(0.2, 0.9, "952", context)
+    # Landing elsewhere, the margins decide as after an answer.
+    assert continues(-0.3, 0.1, "951", context)
+    assert not continues(0.9, 0.1, "951", context)
