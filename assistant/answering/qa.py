@@ -78,6 +78,9 @@ class AnswerEvent:
     kind: str
     text: str = ""
     answer: Answer | None = None
+    # On `final`: the retrieval the answer was drawn from (in a conversation, possibly the reading
+    # `prepare` did not choose, see `Retrieval.alternative`); evaluation ranks what was used.
+    retrieval: Retrieval | None = None
 
 
 class Assistant:
@@ -288,7 +291,7 @@ class Assistant:
         if not decision.answer:
             answer = self._refusal_for(question, retrieval, base)
             yield AnswerEvent("delta", answer.text)
-            yield AnswerEvent("final", answer=replace(answer, judged=_judged(decision)))
+            yield AnswerEvent("final", answer=replace(answer, judged=_judged(decision)), retrieval=retrieval)
             return
         evidence = choose_sentences(evidence, decision.cited)
         if context is not None:  # a follow-up asks for something new: what was said is not repeated
@@ -297,7 +300,8 @@ class Assistant:
         verified, notes = self._verify(draft, standalone, passages, evidence, verifier, language)
         if not verified.sentences:  # nothing survived verification: say so, as for weak evidence
             answer = self._refusal_for(question, retrieval, base)
-            yield AnswerEvent("final", answer=replace(answer, notes=tuple(notes), judged=_judged(decision)))
+            final = replace(answer, notes=tuple(notes), judged=_judged(decision))
+            yield AnswerEvent("final", answer=final, retrieval=retrieval)
             return
         answer = replace(
             base,
@@ -307,7 +311,7 @@ class Assistant:
             notes=tuple(notes),
             judged=_judged(decision),
         )
-        yield AnswerEvent("final", answer=answer)
+        yield AnswerEvent("final", answer=answer, retrieval=retrieval)
 
     def _read(self, retrieval: Retrieval, language: str) -> Steps[AnswerEvent, None, Reading]:
         """Weigh a retrieval's passages and let the judge decide (saying which briefs it reads)."""

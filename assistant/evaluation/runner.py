@@ -52,7 +52,7 @@ def run_cases(
             )
             result.stages = stage_ranks(rankings, case.expected)
         if answer:
-            reply = _answer(result, case, assistant, retrieval, history)
+            reply = _answer(result, case, assistant, retrieval, history, top_k)
             if conversation is not None:
                 history.append(Turn(case.question, reply.standalone_question, reply))
         result.passed, result.reason = judge(result, k=top_k)
@@ -113,12 +113,25 @@ def _in_conversation_order(cases: list[TestCase]) -> list[TestCase]:
 
 
 def _answer(
-    result: QuestionResult, case: TestCase, assistant: Assistant, retrieval: Retrieval, history: list[Turn]
+    result: QuestionResult,
+    case: TestCase,
+    assistant: Assistant,
+    retrieval: Retrieval,
+    history: list[Turn],
+    top_k: int,
 ) -> Answer:
     """Answer through the assistant (reusing this retrieval) and re-check every claim independently."""
     start = time.perf_counter()
-    answer = assistant.ask(case.question, history, retrieval=retrieval)
+    events = assistant.stream(case.question, history, retrieval=retrieval)
+    final = [e for e in events if e.kind == "final"][-1]
     result.answer_ms = round((time.perf_counter() - start) * 1000, 2)
+    answer = final.answer
+    assert answer is not None  # a final event always carries its answer
+    used = final.retrieval
+    if used is not None and used is not retrieval:  # a conversation's other reading answered: rank it
+        ranked = _retrieved(case, used, top_k)
+        result.retrieved, result.doc_ranking = ranked.retrieved, ranked.doc_ranking
+        result.filter, result.evidence_found = ranked.filter, ranked.evidence_found
     result.answer = answer.text
     result.refused = answer.refused
     result.citations = [
