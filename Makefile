@@ -63,7 +63,8 @@ gate: install
 		--out reports/gate-eval.json $(GATES)
 
 # The README's quality figures: all 42 real briefs indexed together (../shared/briefs and
-# ../shared/briefs-more) into .eval-index/, then the two blind sets (never tuned on) and the dev set.
+# ../shared/briefs-more) into .eval-index/, then the three blind sets (never tuned on; the third is
+# conversations only) and the dev set.
 EVAL_STORE := .eval-index
 eval: install
 	$(BIN)/assistant ingest --store $(EVAL_STORE) $(SHARED) ../shared/briefs-more
@@ -71,6 +72,8 @@ eval: install
 		--report reports/blind-eval.md --out reports/blind-eval.json
 	$(BIN)/assistant eval tests/data/blind2/qa-blind2.jsonl --store $(EVAL_STORE) \
 		--report reports/blind2-eval.md --out reports/blind2-eval.json
+	$(BIN)/assistant eval tests/data/blind3/qa-blind3.jsonl --store $(EVAL_STORE) \
+		--report reports/blind3-eval.md --out reports/blind3-eval.json
 	$(BIN)/assistant eval $(SHARED)/qa-dev.jsonl --store $(EVAL_STORE) --report reports/dev-eval.md \
 		--out reports/dev-eval.json --fail-under hit@5=0.95
 	$(BIN)/assistant ingest --store $(EVAL_STORE)-ko $(SHARED) tests/data/ko
