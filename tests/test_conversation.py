@@ -3,6 +3,8 @@ rules, fast. The same behaviour with the real model and index is in test_small_l
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from assistant.answering.conversation import Turn, context_of, continues
 from assistant.models import Answer, BriefRef
 
@@ -31,11 +33,16 @@ def test_after_a_refusal_nobody_judged_the_first_named_brief_is_the_context() ->
     assert context_of([], turns=4) is None
 
 
-def test_a_question_that_finds_the_refused_turns_brief_by_itself_does_not_lean_on_the_conversation() -> None:
+def test_after_a_refusal_the_question_is_read_on_its_own_first() -> None:
+    # The refused turn's likeliest brief is a guess (for an off-topic question, an arbitrary one):
+    # the question's own reading is kept, and the one within that brief is judged only if it refuses.
     context = context_of([refused((A,), (("952", 0.3),))], turns=4)
     assert context is not None
-    # Landing on the brief unaided, the question stands on its own (no "from your previous question").
     assert not continues(0.2, 0.9, "952", context)
-    # Landing elsewhere, the margins decide as after an answer.
-    assert continues(-0.3, 0.1, "951", context)
-    assert not continues(0.9, 0.1, "951", context)
+    assert not continues(-0.3, 0.1, "951", context)
+    # After an answer, the margins decide, and landing on the previous brief continues.
+    answered = Answer("q", (), False)
+    after_answer = replace(context, refused=False)
+    assert continues(-0.3, 0.1, "951", after_answer) and continues(0.9, 0.1, "952", after_answer)
+    assert not continues(0.9, 0.1, "951", after_answer)
+    assert context_of([Turn("q", "q", answered)], turns=4) is None  # an answer that cited nothing

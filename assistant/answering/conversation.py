@@ -78,9 +78,14 @@ def continues(fresh_margin: float, scoped_margin: float, fresh_top: str | None, 
 
     The margins are evidence strength minus the refusal threshold that applies, for the question
     retrieved on its own (`fresh`) and within the context's briefs (`scoped`). When the question on
-    its own lands on one of those briefs anyway, it continues the conversation, unless they are only
-    the briefs a refusal named: then the question finds its brief without the conversation's help.
+    its own lands on one of those briefs anyway, it continues the conversation.
+
+    After a refusal the question is read on its own first: the brief the refusal found likeliest is
+    only a guess (for an off-topic question, an arbitrary one), so it is read within that brief only
+    when it is refused on its own (see `Assistant.stream`).
     """
+    if context.refused:
+        return False
     if fresh_top is not None and fresh_top in {b.doc_id for b in context.briefs}:
-        return not context.refused
+        return True
     return not (fresh_margin >= 0 and fresh_margin > scoped_margin + NEW_TOPIC_MARGIN)
