@@ -205,10 +205,12 @@ class Assistant:
         scoped.topic = f"{context.previous_question} {question}"
         if not scoped.passages:
             return fresh
-        fresh_margin = self._margin(question, fresh)
-        scoped_margin = self._margin(question, scoped)
         top = fresh.passages[0].doc_id if fresh.passages else None
-        if continues(fresh_margin, scoped_margin, top, context):
+        # After a refusal the question's own reading comes first whatever the margins (`continues`):
+        # they are not computed then.
+        if not context.refused and continues(
+            self._margin(question, fresh), self._margin(question, scoped), top, context
+        ):
             scoped.alternative = fresh
             return scoped
         fresh.alternative = scoped
@@ -438,7 +440,8 @@ class Assistant:
         the nearest briefs of the whole index."""
         if retrieval.context is None:
             return self._refusal(retrieval, base)
-        alone = self.retrieve(question)
+        other = retrieval.alternative  # the question on its own, when `prepare` retrieved it already
+        alone = other if other is not None and other.context is None else self.retrieve(question)
         return self._refusal(alone, replace(base, context=(), filter=alone.filter.describe()))
 
     def _refusal(self, retrieval: Retrieval, base: Answer) -> Answer:
