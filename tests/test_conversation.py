@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from assistant.answering.conversation import Turn, context_of, continues
+from assistant.answering.generation.evidence import title_block_request
 from assistant.models import Answer, BriefRef
 
 A = BriefRef("952", "952", "Keeping older drivers safe", "2023-02-20")
@@ -46,3 +49,21 @@ def test_after_a_refusal_the_question_is_read_on_its_own_first() -> None:
     assert continues(-0.3, 0.1, "951", after_answer) and continues(0.9, 0.1, "952", after_answer)
     assert not continues(0.9, 0.1, "951", after_answer)
     assert context_of([Turn("q", "q", answered)], turns=4) is None  # an answer that cited nothing
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "expected"),
+    [
+        ("When did they put that out?", "en", "When was vol.952 published?"),
+        ("Who wrote that one?", "en", "Who wrote vol.952?"),
+        ("그 브리프는 언제 나온 거예요?", "ko", "vol.952은(는) 언제 발간되었나요?"),
+        # it says what it is about, or asks for something else: not a request for the title block alone
+        ("When was the brief on shrinking cities published?", "en", None),
+        ("When do the conditional licences start?", "en", None),
+        ("What did they propose?", "en", None),
+    ],
+)
+def test_a_request_for_only_the_title_block_is_said_about_the_brief(
+    question: str, language: str, expected: str | None
+) -> None:
+    assert title_block_request(question, "vol.952", language) == expected

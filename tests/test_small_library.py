@@ -122,3 +122,18 @@ def test_a_follow_up_asking_for_what_the_brief_does_not_state_is_refused(
     first = assistant.ask("What should replace the transport voucher for older people who give up driving?")
     follow = assistant.ask(question, history=[turn(first)])
     assert follow.refused and not follow.citations
+
+
+def test_a_follow_up_asking_when_the_brief_came_out_is_answered_with_its_date(assistant: Assistant) -> None:
+    # The date is a line of the brief's title block ("Volume vol.952 DATE 2023-02-20"), which used to be
+    # dropped as a broken-off sentence, so no brief could say when it was published.
+    first = assistant.ask("What should replace the transport voucher for older people who give up driving?")
+    follow = assistant.ask("When did they put that out?", history=[turn(first)])
+    assert cited(follow) == {"952"} and "2023-02-20" in follow.text
+
+
+def test_asked_on_its_own_when_it_came_out_names_no_arbitrary_brief(assistant: Assistant) -> None:
+    # Every brief has a date line: a question that says nothing of its topic must not be answered
+    # with whichever brief's date ranked first.
+    answer = assistant.ask("When did they put that out?")
+    assert answer.refused and not answer.citations

@@ -16,7 +16,13 @@ from typing import NamedTuple
 from assistant.answering.conversation import Context, Turn, context_of, continues
 from assistant.answering.drafts import complete_markers, labels, verification_notes
 from assistant.answering.generation import Condenser, Generator
-from assistant.answering.generation.evidence import Evidence, IdfFunction, gather, match_scores
+from assistant.answering.generation.evidence import (
+    Evidence,
+    IdfFunction,
+    gather,
+    match_scores,
+    title_block_request,
+)
 from assistant.answering.generation.extractive import ExtractiveGenerator
 from assistant.answering.generation.llm import NOT_IN_BRIEFS
 from assistant.answering.generation.verify import Verified, Verifier
@@ -203,6 +209,11 @@ class Assistant:
         scoped = self.retrieve(question, context.scope, k, read_filters=False)
         scoped.context = context
         scoped.topic = f"{context.previous_question} {question}"
+        # "When did they put that out?" within the previous brief asks for that brief's date: said so,
+        # the reader can tell that the date line answers it.
+        about = title_block_request(question, context.labels, question_language(question))
+        if about:
+            scoped.question = about
         if not scoped.passages:
             return fresh
         top = fresh.passages[0].doc_id if fresh.passages else None
@@ -397,17 +408,20 @@ class Assistant:
         """
         language = question_language(question)
         passages = _answer_passages(retrieval.passages, self.top_k)
+        scoped = not retrieval.filter.empty  # briefs chosen before the search (see `gather`)
         if self.multilingual is None or self.multilingual_verifier is None:
-            return passages, self._evidence(question, passages), self.verifier
+            return passages, self._evidence(question, passages, scoped), self.verifier
         across = bool(passages) and passages[0].language != language
         if across:
             passages = self._whole_brief(passages)
-        evidence = self._evidence(question, passages)
+        evidence = self._evidence(question, passages, scoped)
         multilingual = across or language != "en" or self.multilingual is self.embedder
         return passages, evidence, self.multilingual_verifier if multilingual else self.verifier
 
-    def _evidence(self, question: str, passages: list[Passage]) -> Evidence:
-        return gather(question, passages, self.embedder, self.idf, multilingual=self.multilingual)
+    def _evidence(self, question: str, passages: list[Passage], scoped: bool = False) -> Evidence:
+        return gather(
+            question, passages, self.embedder, self.idf, multilingual=self.multilingual, scoped=scoped
+        )
 
     def _whole_brief(self, passages: list[Passage], limit: int = 12) -> list[Passage]:
         """Across languages, passage ranks within a brief mean little: give the answer the whole top brief."""

@@ -83,9 +83,18 @@ _ASKS_AUTHOR = re.compile(
     r"\b(who\s+(wrote|authored|prepared)|authors?|written\s+by)\b|저자|작성자|누가\s*(썼|작성)", re.I
 )
 _ASKS_PUBLISHED = re.compile(
-    r"\bwhen\b.*\b(published|released|issued|written|come\s+out)\b|\bpublication\s+date\b|"
-    r"\bdate\s+of\b|발간일|발행일|언제\s*(발간|발행|나온)",
+    r"\bwhen\b.*\b(publish(ed)?|released?|issued?|written|wr[io]te|c[oa]me\s+out|put\b.*\bout)\b|"
+    r"\bpublication\s+date\b|\bdate\s+of\b|발간일|발행일|작성일|언제\s*(발간|발행|출간|나[온왔]|작성|쓰|썼)",
     re.I,
+)
+# The words of a request for a brief's title, authors or date, stemmed as `tokenize` stems them: what a
+# question says beyond these names its topic.
+_METADATA_WORDS = frozenset(
+    tokenize(
+        "wrote write writes written author authors authored published publish publication released "
+        "release issued issue came come put out date title called named one report brief paper study "
+        "브리프 보고서 저자 작성 작성자 작성일 발간 발행 발간일 발행일 출간 나오 나온 나왔 쓰 썼 제목"
+    )
 )
 _ASKS_TITLE = re.compile(r"\b(title|called|named)\b|제목", re.I)
 _METADATA_COSINE = 0.8  # a title-block line asked for (title, date, authors) ranks with the best sentences
@@ -121,6 +130,12 @@ class Candidate:
 
     bonus: float = 0.0  # e.g. the question asks for the first proposal and this is item 1
     multilingual: bool = False  # scored by the multilingual model (another language is involved)
+
+    @property
+    def labelled(self) -> str:
+        """The text with what a title-block line is ("Published on 2023-02-20: Volume vol.952 DATE
+        2023-02-20"), as the reader is shown it; other sentences as they are."""
+        return _context(self.passage, self.text) if self.passage.section == HEADER_SECTION else self.text
 
     @property
     def score(self) -> float:
@@ -167,8 +182,14 @@ def gather(
     idf: IdfFunction,
     *,
     multilingual: Embedder | None = None,
+    scoped: bool = False,
 ) -> Evidence:
     """Score every sentence of `passages` against `question`.
+
+    `scoped`: the passages come from briefs chosen before the search (a named volume, a filter, the
+    conversation's briefs). Only then, or when the question also says what it is about, are the
+    title-block lines it asks for candidates: "When did they put that out?" on its own matches every
+    brief's date line equally, and would be answered from whichever brief ranked first.
 
     An English sentence for an English question is scored by `embedder` and by word overlap. Any other
     pair (a Korean question, or a Korean brief) is scored by the `multilingual` model alone when there
@@ -186,7 +207,7 @@ def gather(
     texts = [_context(p, shown) for _, p, _, _, shown in spans]
     # The title block answers only questions about title, authors and date: its other lines are not
     # candidates, and not embedded.
-    asks = _metadata_asked(question)
+    asks = _metadata_asked(question) if scoped or set(terms) - _METADATA_WORDS else ()
     usable = [
         i
         for i, text in enumerate(texts)
@@ -230,7 +251,9 @@ def _sentences(passages: list[Passage]) -> list[_Span]:
     spans = []
     for number, passage in enumerate(passages, start=1):
         for start, end in sentence_spans(passage.text):
-            shown = _as_quoted(display_sentence(passage.text[start:end]), passage.text, end)
+            shown = display_sentence(passage.text[start:end])
+            if passage.section != HEADER_SECTION:  # title-block lines are lines, not cut sentences
+                shown = _as_quoted(shown, passage.text, end)
             if len(shown) >= 3 and end - start <= _MAX_SENTENCE_CHARS and not INSTRUCTION.search(shown):
                 spans.append((number, passage, start, end, shown))
     return spans
@@ -270,6 +293,28 @@ def _metadata_asked(question: str) -> tuple[str, ...]:
     if _ASKS_TITLE.search(question) and not asked:
         asked.append(_TITLE)
     return tuple(asked)
+
+
+def title_block_request(question: str, brief: str, language: str) -> str | None:
+    """For a question that asks only for a brief's title, authors or date ("When did they put that
+    out?", "그 브리프는 언제 나온 거예요?"), the same request about `brief` (a label, "vol.952") in
+    words the reader cannot mistake ("When was vol.952 published?"); None for any other question.
+    Used within a conversation's brief, where "that" can only be the brief itself."""
+    asked = _metadata_asked(question)
+    if not asked or set(question_terms(question)) - _METADATA_WORDS:
+        return None
+    authors, published = _AUTHORS in asked, _PUBLISHED in asked
+    if language == "ko":
+        if authors and published:
+            return f"{brief}의 저자는 누구이고 언제 발간되었나요?"
+        if authors:
+            return f"{brief}의 저자는 누구인가요?"
+        return f"{brief}은(는) 언제 발간되었나요?" if published else f"{brief}의 제목은 무엇인가요?"
+    if authors and published:
+        return f"Who wrote {brief}, and when was it published?"
+    if authors:
+        return f"Who wrote {brief}?"
+    return f"When was {brief} published?" if published else f"What is the title of {brief}?"
 
 
 def asked_ordinal(question: str) -> int | None:
