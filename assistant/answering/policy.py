@@ -36,7 +36,6 @@ from assistant.answering.reader import Excerpt, Extraction
 from assistant.errors import ConfigError
 from assistant.indexing.keyword import tokenize
 from assistant.models import Passage
-from assistant.reading.structure import HEADER_SECTION
 
 MAX_BRIEFS = 3  # candidate briefs weighed per question
 # Of which the reader reads one, the most likely by the other numbers: reading two measured the same
@@ -85,8 +84,8 @@ class BriefCase:
     @property
     def excerpt(self) -> Excerpt:
         shown = self.candidates[:EXCERPT_SENTENCES]
-        if shown and shown[0].passage.section == HEADER_SECTION:  # asked for its date, authors or title
-            shown = tuple(c for c in shown if c.passage.section == HEADER_SECTION)
+        if shown and shown[0].in_title_block:  # asked for its date, authors or title: those lines alone
+            shown = tuple(c for c in shown if c.in_title_block)
         text = " … ".join(c.labelled for c in shown)
         if len(text) > EXCERPT_CHARS:
             text = text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + " …"

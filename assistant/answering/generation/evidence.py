@@ -132,10 +132,14 @@ class Candidate:
     multilingual: bool = False  # scored by the multilingual model (another language is involved)
 
     @property
+    def in_title_block(self) -> bool:
+        return self.passage.section == HEADER_SECTION
+
+    @property
     def labelled(self) -> str:
         """The text with what a title-block line is ("Published on 2023-02-20: Volume vol.952 DATE
         2023-02-20"), as the reader is shown it; other sentences as they are."""
-        return _context(self.passage, self.text) if self.passage.section == HEADER_SECTION else self.text
+        return _context(self.passage, self.text) if self.in_title_block else self.text
 
     @property
     def score(self) -> float:
@@ -207,7 +211,7 @@ def gather(
     texts = [_context(p, shown) for _, p, _, _, shown in spans]
     # The title block answers only questions about title, authors and date: its other lines are not
     # candidates, and not embedded.
-    asks = _metadata_asked(question) if scoped or set(terms) - _METADATA_WORDS else ()
+    asks = _metadata_asked(question) if scoped or _names_topic(terms) else ()
     usable = [
         i
         for i, text in enumerate(texts)
@@ -295,26 +299,38 @@ def _metadata_asked(question: str) -> tuple[str, ...]:
     return tuple(asked)
 
 
+def _names_topic(terms: list[str]) -> bool:
+    """Whether a question's content words say more than a request for a title, authors or date."""
+    return bool(set(terms) - _METADATA_WORDS)
+
+
+# A request for the title block, asked of one brief by name: by (asks for authors, asks for the date).
+_TITLE_BLOCK_QUESTIONS = {
+    "en": {
+        (True, True): "Who wrote {brief}, and when was it published?",
+        (True, False): "Who wrote {brief}?",
+        (False, True): "When was {brief} published?",
+        (False, False): "What is the title of {brief}?",
+    },
+    "ko": {
+        (True, True): "{brief}의 저자는 누구이고 언제 발간되었나요?",
+        (True, False): "{brief}의 저자는 누구인가요?",
+        (False, True): "{brief}은(는) 언제 발간되었나요?",
+        (False, False): "{brief}의 제목은 무엇인가요?",
+    },
+}
+
+
 def title_block_request(question: str, brief: str, language: str) -> str | None:
     """For a question that asks only for a brief's title, authors or date ("When did they put that
     out?", "그 브리프는 언제 나온 거예요?"), the same request about `brief` (a label, "vol.952") in
     words the reader cannot mistake ("When was vol.952 published?"); None for any other question.
     Used within a conversation's brief, where "that" can only be the brief itself."""
     asked = _metadata_asked(question)
-    if not asked or set(question_terms(question)) - _METADATA_WORDS:
+    if not asked or _names_topic(question_terms(question)):
         return None
-    authors, published = _AUTHORS in asked, _PUBLISHED in asked
-    if language == "ko":
-        if authors and published:
-            return f"{brief}의 저자는 누구이고 언제 발간되었나요?"
-        if authors:
-            return f"{brief}의 저자는 누구인가요?"
-        return f"{brief}은(는) 언제 발간되었나요?" if published else f"{brief}의 제목은 무엇인가요?"
-    if authors and published:
-        return f"Who wrote {brief}, and when was it published?"
-    if authors:
-        return f"Who wrote {brief}?"
-    return f"When was {brief} published?" if published else f"What is the title of {brief}?"
+    templates = _TITLE_BLOCK_QUESTIONS.get(language, _TITLE_BLOCK_QUESTIONS["en"])
+    return templates[(_AUTHORS in asked, _PUBLISHED in asked)].format(brief=brief)
 
 
 def asked_ordinal(question: str) -> int | None:
