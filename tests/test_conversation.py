@@ -7,7 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.answering.conversation import Turn, context_of, continues
+from assistant.answering.conversation import (
+    SAME_BRIEF_COSINE,
+    Turn,
+    announces_new_topic,
+    context_of,
+    continues,
+)
 from assistant.answering.generation.evidence import title_block_request
 from assistant.models import Answer, BriefRef
 
@@ -49,6 +55,48 @@ def test_after_a_refusal_the_question_is_read_on_its_own_first() -> None:
     assert continues(-0.3, 0.1, "951", after_answer) and continues(0.9, 0.1, "952", after_answer)
     assert not continues(0.9, 0.1, "951", after_answer)
     assert context_of([Turn("q", "q", answered)], turns=4) is None  # an answer that cited nothing
+
+
+def test_after_a_refusal_a_question_as_close_to_the_refused_brief_as_to_any_stays_in_it() -> None:
+    # "How does it propose fixing that?" after a refused question on zoning: on its own it is no closer
+    # to any brief than to the one the refusal found likeliest, so it is read within that brief first.
+    context = context_of([refused((A,), (("952", 0.3),))], turns=4)
+    assert context is not None
+    assert continues(0.0, 0.0, "951", context, (0.31, 0.31 + SAME_BRIEF_COSINE / 2))
+    # A question much closer to another brief is a new topic; unmeasured closeness changes nothing.
+    assert not continues(0.0, 0.0, "951", context, (0.29, 0.54))
+    assert not continues(0.0, 0.0, "951", context, None)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "OK, switching to floods: what does the flood brief propose first?",
+        "Different question: who uses the land research?",
+        "Separate question - how many towns?",
+        "Unrelated, but what do the housing figures say?",
+        "Now, a different topic: rents",
+        "다른 얘기인데, 코로나19 이후 도시는 어떻게 바뀌나요?",
+        "그건 그렇고 주택 공급은요?",
+    ],
+)
+def test_a_question_that_says_it_changes_the_subject_starts_afresh(question: str) -> None:
+    assert announces_new_topic(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did it propose?",
+        "Is there a different approach?",
+        "Another question about it: how many cities?",
+        "So what about other cities?",
+        "다른 나라는 어때요?",
+        "What changed in the new plan?",
+    ],
+)
+def test_a_follow_up_that_mentions_difference_is_not_a_change_of_subject(question: str) -> None:
+    assert not announces_new_topic(question)
 
 
 @pytest.mark.parametrize(

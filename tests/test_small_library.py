@@ -81,6 +81,17 @@ def test_a_new_topic_and_a_question_after_a_refusal_leave_the_previous_brief(ass
     assert cited(after) == {"951"}
 
 
+def test_a_question_that_says_it_switches_topic_is_not_read_within_the_previous_brief(
+    assistant: Assistant,
+) -> None:
+    # "the first thing proposed" matches the previous brief's proposals as well as any other's: read
+    # within vol.952 it was answered with its first proposal (conditional licences), a wrong citation.
+    first = assistant.ask("What should replace the transport voucher for older people who give up driving?")
+    switched = assistant.ask("Switching to schools: what is the first thing proposed?", history=[turn(first)])
+    assert cited(switched) == {"953"} and switched.context == ()
+    assert "long leases" in switched.text
+
+
 @pytest.mark.parametrize(
     ("first_question", "follow_up", "brief"),
     [

@@ -13,7 +13,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from assistant.answering.conversation import Context, Turn, context_of, continues
+from assistant.answering.conversation import (
+    Context,
+    Turn,
+    announces_new_topic,
+    context_of,
+    continues,
+)
 from assistant.answering.drafts import complete_markers, labels, verification_notes
 from assistant.answering.generation import Condenser, Generator
 from assistant.answering.generation.evidence import (
@@ -194,7 +200,8 @@ class Assistant:
         explicit = flt or SearchFilter()
         k = k or max(self.top_k, _JUDGED_DEPTH)
         fresh = self.retrieve(question, explicit, k)
-        context = context_of(history, self.history_turns) if use_context else None
+        own = not use_context or announces_new_topic(question)  # "Different question: ..."
+        context = None if own else context_of(history, self.history_turns)
         if context is None or not fresh.filter.empty:  # no context, or the question names its briefs
             return fresh
         if self.condenser is not None:
@@ -217,11 +224,14 @@ class Assistant:
         if not scoped.passages:
             return fresh
         top = fresh.passages[0].doc_id if fresh.passages else None
-        # After a refusal the question's own reading comes first whatever the margins (`continues`):
-        # they are not computed then.
-        if not context.refused and continues(
-            self._margin(question, fresh), self._margin(question, scoped), top, context
-        ):
+        # After a refusal the margins are not computed: the question's own reading comes first unless
+        # it is as close to the refused question's brief as to any (`continues`).
+        if context.refused:
+            closeness = self.retriever.closeness(question, tuple(b.doc_id for b in context.briefs))
+            follows = continues(0.0, 0.0, top, context, closeness)
+        else:
+            follows = continues(self._margin(question, fresh), self._margin(question, scoped), top, context)
+        if follows:
             scoped.alternative = fresh
             return scoped
         fresh.alternative = scoped

@@ -160,6 +160,19 @@ class Retriever:
             "fused": list(dict.fromkeys(p.doc_id for p in fused)),
         }
 
+    def closeness(self, query: str, doc_ids: tuple[str, ...]) -> tuple[float, float] | None:
+        """How close `query` on its own comes to the briefs `doc_ids` and to any brief: the index
+        model's best cosine with one of their passages, and with any passage. None when the index
+        model cannot read the question or those briefs (it reads English)."""
+        if question_language(query) != "en" or any(self.store.language_of(d) != "en" for d in doc_ids):
+            return None
+        vector = self.embedder.embed_question(query)
+        within = self.store.nearest(vector, 1, SearchFilter(doc_ids=doc_ids))
+        best = self.store.nearest(vector, 1)
+        if not within or not best:
+            return None
+        return within[0][1], max(best[0][1], within[0][1])
+
     def _language(self, chunk_id: str) -> str:
         return self.store.language_of(chunk_id.rsplit(":", 2)[0])
 
