@@ -224,10 +224,9 @@ class Assistant:
         if not scoped.passages:
             return fresh
         top = fresh.passages[0].doc_id if fresh.passages else None
-        # After a refusal the margins are not computed: the question's own reading comes first unless
-        # it is as close to the refused question's brief as to any (`continues`).
+        # After a refusal only closeness counts (`continues`): the margins are not computed.
         if context.refused:
-            closeness = self.retriever.closeness(question, tuple(b.doc_id for b in context.briefs))
+            closeness = self.retriever.closeness(question, context.scope.doc_ids)
             follows = continues(0.0, 0.0, top, context, closeness)
         else:
             follows = continues(self._margin(question, fresh), self._margin(question, scoped), top, context)
