@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         description="a question in another language than English is also put into English by the "
         "reader's model (about 1.5 s) to search the English briefs; off: the multilingual route alone",
     )
+    render_across_languages: bool = Field(
+        False,
+        description="above quotes in another language than the question's, one line in the question's "
+        "language written by the reader's model; off: a plain 'According to vol.N (quoted in English)' "
+        "line. Off by default: reviewed by hand, 16 of 31 lines the packaged 1.5B model wrote misread or "
+        "added to the quotes (docs/renderings-review.md); turn it on with a stronger model",
+    )
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr | None = None

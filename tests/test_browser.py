@@ -266,7 +266,7 @@ def test_an_official_asks_follows_up_and_takes_the_answer_away(session: Session)
     assert page.locator("#ask").is_enabled() and page.locator("#stop").is_disabled()
 
     # Korean questions about an English brief: the chat says in Korean that it is searching while the
-    # question is put into English, then reads; the answer has a Korean line above its quotes.
+    # question is put into English, then reads; a Korean line above the quotes says they are English.
     # New chat starts over.
     before = _bot_messages(page).count()
     box.fill("미국 제조혁신연구소의 역할은 무엇인가요?")
@@ -274,7 +274,7 @@ def test_an_official_asks_follows_up_and_takes_the_answer_away(session: Session)
     page.locator("#chat").get_by_text("브리프를 찾는 중입니다").wait_for(timeout=WAIT)
     page.locator("#ask:not([disabled])").wait_for(timeout=WAIT)
     korean = str(_bot_messages(page).nth(before).inner_text())
-    assert "요지(vol.697, 모델이 옮긴 말이며" in korean and "찾는 중" not in korean
+    assert "vol.697에 따르면(영어 원문 인용)" in korean and "찾는 중" not in korean
     page.locator("#new-chat").click()
     page.locator("#chat a.chip").first.wait_for(state="detached", timeout=WAIT)
     assert page.locator("#no-context").is_hidden()

@@ -106,8 +106,8 @@ def test_korean_question_about_the_seed_brief_with_assistant_ask(tmp_path: Path)
     answer = json.loads(result.stdout)
     assert result.returncode == 0 and not answer["refused"]
     assert {c["doc_id"] for c in answer["citations"]} == {"697"}
-    # Above the English quotes, one line in Korean written by the model and marked as its rendering.
-    assert answer["answer"].startswith("요지(vol.697, 모델이 옮긴 말이며")
+    # Above the English quotes, a Korean line saying whose words follow and that they are in English.
+    assert answer["answer"].startswith("vol.697에 따르면(영어 원문 인용):")
     assert "network hubs" in answer["answer"]  # the brief is quoted in its own language
 
 

@@ -37,7 +37,7 @@ def test_gradio_client_ask_search_evaluate(app_url: str) -> None:
     assert all(c["quote"] and c["title"] and c["section"] for c in answer["citations"])
     korean = client.predict("미국 제조혁신연구소의 역할은 무엇인가요?", api_name="/ask")
     assert not korean["refused"] and {c["doc_id"] for c in korean["citations"]} == {"697"}
-    assert korean["answer"].startswith("요지(vol.697, 모델이 옮긴 말이며")
+    assert korean["answer"].startswith("vol.697에 따르면(영어 원문 인용):")
     refusal = client.predict("What are the tolls on the Seoul ring expressway?", api_name="/ask")
     assert refusal["refused"] and len(refusal["nearest"]) == 3
     passages = client.predict("elderly drivers traffic deaths", 3, api_name="/search")

@@ -18,6 +18,9 @@ _TEXT = {
         "removed": "{n} unsupported sentence(s) removed from the generated answer.",
         "dropped": "Citation(s) of passages that were not retrieved were removed: {refs}.",
         "according": "According to {labels}:",
+        "according_in": "According to {labels} (quoted in {source}):",
+        "language_en": "English",
+        "language_ko": "Korean",
         "rendering": "In short ({labels}, in the assistant's words; the quotes below are the source): {text}",
         "reading": "Reading the briefs ({briefs})…",
         "searching": "Searching the briefs…",
@@ -34,12 +37,18 @@ _TEXT = {
         "removed": "근거가 확인되지 않은 문장 {n}개를 답변에서 뺐습니다.",
         "dropped": "검색되지 않은 자료를 가리킨 인용을 뺐습니다: {refs}.",
         "according": "{labels}에 따르면:",
+        "according_in": "{labels}에 따르면({source} 원문 인용):",
+        "language_en": "영어",
+        "language_ko": "한국어",
         "rendering": "요지({labels}, 모델이 옮긴 말이며 근거는 아래 인용문입니다): {text}",
         "reading": "브리프를 읽는 중입니다({briefs})…",
         "searching": "브리프를 찾는 중입니다…",
         "and": "및",
     },
 }
+
+
+LANGUAGE_KEYS = frozenset(k for k in _TEXT["en"] if k.startswith("language_"))
 
 
 def say(language: str, key: str, **values: object) -> str:

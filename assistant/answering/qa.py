@@ -33,7 +33,7 @@ from assistant.answering.generation.extractive import ExtractiveGenerator
 from assistant.answering.generation.llm import NOT_IN_BRIEFS
 from assistant.answering.generation.verify import Verified, Verifier
 from assistant.answering.judge import Judge
-from assistant.answering.messages import say
+from assistant.answering.messages import LANGUAGE_KEYS, say
 from assistant.answering.policy import MAX_BRIEFS, BriefCase, Decision, choose_sentences
 from assistant.answering.questions import clean_question, tidy
 from assistant.answering.refusal import nearest_briefs, refusal_sentences
@@ -112,6 +112,7 @@ class Assistant:
         max_question_chars: int = 2000,
         history_turns: int = 4,
         translate: bool = True,
+        render: bool = False,
     ) -> None:
         self.retriever = retriever
         self.top_k = top_k
@@ -134,6 +135,7 @@ class Assistant:
         self.max_question_chars = max_question_chars
         self.history_turns = history_turns
         self.translate = translate  # questions in another language are also searched in English
+        self.render = render  # a model-written line above quotes in another language (see `_framing`)
 
     # -- retrieval ---------------------------------------------------------------------------------
     def retrieve(
@@ -395,17 +397,23 @@ class Assistant:
             by_chunk[c.chunk_id].language for s in sentences for c in s.citations if c.chunk_id in by_chunk
         }
         if quoted and language not in quoted:
-            return [self._framing(question, sentences, language), *sentences]
+            return [self._framing(question, sentences, language, quoted), *sentences]
         return sentences
 
-    def _framing(self, question: str, sentences: list[Sentence], language: str) -> Sentence:
-        """Above quotes in another language: one line in the question's language, written by the model
-        and marked as its rendering (the quotes stay the evidence); without a model, "According to"."""
+    def _framing(self, question: str, sentences: list[Sentence], language: str, quoted: set[str]) -> Sentence:
+        """Above quotes in another language: a line in the question's language that says whose words
+        follow and in which language. With `render` (and a model), one line written by the model and
+        marked as its rendering instead; off by default, because the packaged model's lines misread
+        or added to the quotes about half the time (docs/renderings-review.md)."""
         labels = " ".join(dict.fromkeys(c.label for s in sentences for c in s.citations))
-        quotes = [s.text for s in sentences if s.claim]
-        line = self.judge.render(question, labels, quotes, language) if self.judge.reads else None
-        if line:
-            return Sentence(say(language, "rendering", labels=labels, text=line), claim=False)
+        if self.render and self.judge.reads:
+            quotes = [s.text for s in sentences if s.claim]
+            line = self.judge.render(question, labels, quotes, language)
+            if line:
+                return Sentence(say(language, "rendering", labels=labels, text=line), claim=False)
+        if len(quoted) == 1 and f"language_{next(iter(quoted))}" in LANGUAGE_KEYS:
+            source = say(language, f"language_{next(iter(quoted))}")
+            return Sentence(say(language, "according_in", labels=labels, source=source), claim=False)
         return Sentence(say(language, "according", labels=labels), claim=False)
 
     def weigh(self, question: str, retrieval: Retrieval) -> tuple[list[Passage], Evidence, Verifier]:
