@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.policy import LEXICAL_FEATURES, READER_FEATURES, reading_mask
-from assistant.answering.reader import Extraction
+from assistant.answering.reader import EXTRACT_TOKENS, Extraction
 from assistant.config import Settings
 from assistant.evaluation.testset import load_testset
 from assistant.library import Library
@@ -42,6 +42,9 @@ from assistant.percentiles import interval
 
 POLICY = Path(__file__).resolve().parents[1] / "assistant" / "answering" / "policy.json"
 L2 = 1.0
+# The extraction's reply depends on how many tokens it may write: replies cached under another limit
+# are not reused ("extract" alone was the 32-token limit, before 2026-12-04).
+_EXTRACT_KEY = "extract" if EXTRACT_TOKENS == 32 else f"extract-{EXTRACT_TOKENS}"
 
 
 class CachedReader:
@@ -78,13 +81,13 @@ class CachedReader:
         return [self.known[k] for k in keys]
 
     def extracts(self, question: str, excerpts: Sequence[Any]) -> list[Extraction] | None:
-        keys = ["\x1f".join(("extract", question, e.brief, e.text)) for e in excerpts]
+        keys = ["\x1f".join((_EXTRACT_KEY, question, e.brief, e.text)) for e in excerpts]
         missing = [e for e, k in zip(excerpts, keys, strict=True) if k not in self.extracted]
         if missing:
             fresh = self.inner.extracts(question, missing) or []
             with self.path.open("a", encoding="utf-8") as out:
                 for e, found in zip(missing, fresh, strict=True):
-                    key = "\x1f".join(("extract", question, e.brief, e.text))
+                    key = "\x1f".join((_EXTRACT_KEY, question, e.brief, e.text))
                     self.extracted[key] = found
                     row = {"key": key, "extraction": dataclasses.asdict(found)}
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")

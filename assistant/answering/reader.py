@@ -196,8 +196,11 @@ class PromptedReader:
 
 RENDER_TOKENS = 80  # about 12 s of writing on 2 cores; a longer line is cut at its last full sentence
 # The answer the model copies from an excerpt; whether it starts "NOT STATED" is known at the first token,
-# what it copies within a few more (about 2 s in all on 2 cores, with the prompt).
-EXTRACT_TOKENS = 32
+# what it copies within a few more. 32 until 2026-12-04; 16 since: `ask` p50 4.5 -> 3.7 s and p95
+# 8.3 -> 7.1 s (benchmarks.ask_latency, same session), and with the policy fitted on 32-token replies,
+# its replies cut to about 16 tokens changed 5 of 681 dev decisions (3 worse, 0 better; README,
+# "Ask latency with the reader"). The next refit asks the model again (see benchmarks/fit_policy.py).
+EXTRACT_TOKENS = 16
 TRANSLATE_TOKENS = 60  # a question; measured 1.0-2.4 s a Korean question on 2 cores
 
 
