@@ -97,8 +97,9 @@ class Settings(BaseSettings):
         False,
         description="above quotes in another language than the question's, one line in the question's "
         "language written by the reader's model; off: a plain 'According to vol.N (quoted in English)' "
-        "line. Off by default: reviewed by hand, 16 of 31 lines the packaged 1.5B model wrote misread or "
-        "added to the quotes (docs/renderings-review.md); turn it on with a stronger model",
+        "line. Off by default: reviewed by hand, 16 of 31 lines the packaged 1.5B model wrote misread the "
+        "quotes, added to them or only repeated the question (docs/renderings-review.md); turn it on with "
+        "a stronger model",
     )
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"

@@ -404,7 +404,7 @@ class Assistant:
         """Above quotes in another language: a line in the question's language that says whose words
         follow and in which language. With `render` (and a model), one line written by the model and
         marked as its rendering instead; off by default, because the packaged model's lines misread
-        or added to the quotes about half the time (docs/renderings-review.md)."""
+        the quotes, added to them or said nothing about half the time (docs/renderings-review.md)."""
         labels = " ".join(dict.fromkeys(c.label for s in sentences for c in s.citations))
         if self.render and self.judge.reads:
             quotes = [s.text for s in sentences if s.claim]

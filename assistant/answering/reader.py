@@ -6,11 +6,12 @@ model to answer from the excerpt alone or reply NOT STATED, and gives the probab
 with NOT and how much of what it wrote is the excerpt's own words (a made-up figure is not);
 `Reader.supports(claim, passage)` the probability that a passage supports a claim;
 `Reader.render(...)` one sentence in the question's language saying what quotes in another language
-say (used only when `render_across_languages` is set: the packaged model's lines misread the quotes
-about half the time, docs/renderings-review.md); `Reader.translate(text, language)` a question put
-into another language, for searching briefs written in it. Backends: the local GGUF model (`local`,
-the default), any OpenAI-compatible server that returns log-probabilities (`openai`), and `none` (no
-model: the answer policy then uses the lexical and embedding evidence alone).
+say (used only when `render_across_languages` is set: half of the packaged model's lines misread the
+quotes, added to them or said nothing, docs/renderings-review.md); `Reader.translate(text,
+language)` a question put into another language, for searching briefs written in it. Backends: the
+local GGUF model (`local`, the default), any OpenAI-compatible server that returns log-probabilities
+(`openai`), and `none` (no model: the answer policy then uses the lexical and embedding evidence
+alone).
 """
 
 from __future__ import annotations
