@@ -48,12 +48,14 @@ _TEXT = {
 }
 
 
-LANGUAGE_KEYS = frozenset(k for k in _TEXT["en"] if k.startswith("language_"))
-
-
 def say(language: str, key: str, **values: object) -> str:
     table = _TEXT.get(language, _TEXT["en"])
     return table[key].format(**values)
+
+
+def language_name(language: str, named: str) -> str | None:
+    """The name of the language `named`, in `language` ("영어" for "en" in Korean); None if unknown."""
+    return _TEXT.get(language, _TEXT["en"]).get(f"language_{named}")
 
 
 def brief_list(language: str, briefs: tuple[BriefRef, ...]) -> str:

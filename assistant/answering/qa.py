@@ -33,7 +33,7 @@ from assistant.answering.generation.extractive import ExtractiveGenerator
 from assistant.answering.generation.llm import NOT_IN_BRIEFS
 from assistant.answering.generation.verify import Verified, Verifier
 from assistant.answering.judge import Judge
-from assistant.answering.messages import LANGUAGE_KEYS, say
+from assistant.answering.messages import language_name, say
 from assistant.answering.policy import MAX_BRIEFS, BriefCase, Decision, choose_sentences
 from assistant.answering.questions import clean_question, tidy
 from assistant.answering.refusal import nearest_briefs, refusal_sentences
@@ -411,8 +411,8 @@ class Assistant:
             line = self.judge.render(question, labels, quotes, language)
             if line:
                 return Sentence(say(language, "rendering", labels=labels, text=line), claim=False)
-        if len(quoted) == 1 and f"language_{next(iter(quoted))}" in LANGUAGE_KEYS:
-            source = say(language, f"language_{next(iter(quoted))}")
+        source = language_name(language, next(iter(quoted))) if len(quoted) == 1 else None
+        if source:
             return Sentence(say(language, "according_in", labels=labels, source=source), claim=False)
         return Sentence(say(language, "according", labels=labels), claim=False)
 
