@@ -3,9 +3,10 @@
     .venv/bin/python -m benchmarks.fit_policy --store STORE SET.jsonl ... [--reader local|none]
 
 1. Features: every question goes through retrieval and evidence exactly as in `ask`; for each of its
-   top briefs the policy's features are recorded, with the reader's probability, in --features
-   (the reader's replies are cached beside it in reader-replies.jsonl, so a refit asks the model only
-   about excerpts it has not read). Label: the brief is one the line expects.
+   top briefs the policy's features are recorded in --features, with the reader's replies for the
+   `FIT_READS` briefs the current policy would read first (the reader's replies are cached beside it
+   in reader-replies.jsonl, so a refit asks the model only about excerpts it has not read). Label:
+   the brief is one the line expects. The reader model is fitted on the briefs read.
 2. Cross-validation: the questions are split into k folds (whole questions, never briefs of one
    question apart); on each, a logistic regression is fitted on the other folds, its threshold is
    placed where the balanced accuracy on those folds is best (answerable questions answered from an
@@ -45,6 +46,10 @@ L2 = 1.0
 # The extraction's reply depends on how many tokens it may write: replies cached under another limit
 # are not reused ("extract" alone was the 32-token limit, before 2026-12-04).
 _EXTRACT_KEY = "extract" if EXTRACT_TOKENS == 32 else f"extract-{EXTRACT_TOKENS}"
+# Briefs read per question: the likeliest by the current policy's lexical model that pass its screen.
+# `ask` reads one (MAX_READS); the runner-up is read too, so that a fold whose lexical model ranks the
+# two the other way still finds the reader's features, and the reader model sees the near misses.
+FIT_READS = 2
 
 
 class CachedReader:
@@ -128,7 +133,7 @@ def collect(store: Path, sets: list[Path], features: Path, reader_name: str) -> 
             for n, case in enumerate(cases, start=1):
                 if "conversation" in case.extra:
                     continue  # a turn's features depend on the conversation before it
-                found = assistant.candidates(case.question, read_all=True)
+                found = assistant.candidates(case.question, reads=FIT_READS)
                 expected = set(case.expected or ())
                 base = {
                     "set": path.name,
@@ -247,8 +252,12 @@ class Fitted:
         if self.reader is None:
             return lexical
         read = _probabilities(_matrix(rows, READER_FEATURES), *self.reader)
-        mask = reading_mask(lexical, self.screen)
+        mask = [m and _was_read(r) for m, r in zip(reading_mask(lexical, self.screen), rows, strict=True)]
         return [r if wanted else lex for r, lex, wanted in zip(read, lexical, mask, strict=True)]
+
+
+def _was_read(row: dict[str, Any]) -> bool:
+    return "reader" in row["features"]
 
 
 def _probabilities(x: np.ndarray, weights: np.ndarray, bias: float) -> list[float]:
@@ -260,7 +269,8 @@ def train(questions: list[list[dict[str, Any]]], with_reader: bool) -> Fitted:
     labels = np.array([r["label"] for r in flat], dtype=float)
     fitted = Fitted(fit(_matrix(flat, LEXICAL_FEATURES), labels))
     if with_reader:
-        fitted.reader = fit(_matrix(flat, READER_FEATURES), labels)
+        read = [r for r in flat if _was_read(r)]  # the reader model is fitted on the briefs read
+        fitted.reader = fit(_matrix(read, READER_FEATURES), np.array([r["label"] for r in read], dtype=float))
         positives = sorted(
             p
             for p, r in zip(
@@ -316,6 +326,25 @@ def summary(results: list[dict[str, Any]], seed: int = 0, rounds: int = 1000) ->
     return out
 
 
+def split_spread(rows: list[dict[str, Any]], with_reader: bool, folds: int, splits: int) -> dict[str, Any]:
+    """The headline figures under `splits` other random assignments of questions to folds: which
+    questions share a fold moves them by about a point, so two fits closer than this spread are
+    not told apart by these data (the bootstrap intervals cover the questions, not the split)."""
+    figures: dict[str, list[float]] = {}
+    for seed in range(1, splits + 1):
+        held = cross_validate(rows, with_reader, folds, seed)
+        answerable = [r for r in held if r["answerable"]]
+        unanswerable = [r for r in held if not r["answerable"]]
+        values = {
+            "right": float(np.mean([r["right"] for r in held])),
+            "false_refusal_rate": float(np.mean([not r["answered"] for r in answerable])),
+            "refusal_recall": float(np.mean([not r["answered"] for r in unanswerable])),
+        }
+        for name, value in values.items():
+            figures.setdefault(name, []).append(value)
+    return {"splits": splits, **{n: [round(min(v), 3), round(max(v), 3)] for n, v in figures.items()}}
+
+
 def final_model(rows: list[dict[str, Any]], with_reader: bool) -> dict[str, Any]:
     fitted = train(list(_by_question(rows).values()), with_reader)
 
@@ -340,6 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--features", type=Path, default=Path("benchmarks/results/policy-features.jsonl"))
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--splits", type=int, default=10, help="other random fold splits, for how much the figures move"
+    )
     parser.add_argument("--out", type=Path, default=POLICY)
     args = parser.parse_args(argv)
     if any("blind" in str(p) for p in args.sets):
@@ -350,7 +382,10 @@ def main(argv: list[str] | None = None) -> int:
     models: dict[str, Any] = {}
     for name, reads in (("reader", True), ("lexical", False)):
         held = cross_validate(rows, reads, args.folds)
-        report[name] = {"all": summary(held)}
+        report[name] = {
+            "all": summary(held),
+            "other_splits": split_spread(rows, reads, args.folds, args.splits),
+        }
         for kind in sorted({str(r["kind"]) for r in held}):
             report[name][kind] = summary([r for r in held if str(r["kind"]) == kind])
         final = final_model(rows, reads)
@@ -364,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         "questions": len(questions),
         "answerable": sum(1 for q in questions.values() if q[0]["answerable"]),
         "rows": len(rows),
+        "rows_read": sum(1 for r in rows if r["doc_id"] and _was_read(r)),
         "folds": args.folds,
         "cross_validated": report,
         "fitted": time.strftime("%Y-%m-%d"),

@@ -41,20 +41,22 @@ class Judge:
         evidence: Evidence,
         *,
         read: bool = True,
-        read_all: bool = False,
+        reads: int | None = None,
         topic: Evidence | None = None,
     ) -> list[BriefCase]:
         """The candidate briefs with their features; with `read`, the reader's judgement too, for the
-        briefs the policy does not rule out without it (`Policy.to_read`; all with `read_all`).
-        `topic`: a follow-up's evidence read with its conversation (see `policy.brief_cases`)."""
+        briefs the policy does not rule out without it (`Policy.to_read`). `reads`: read that many
+        (the likeliest by the lexical model that pass its screen) and ask the reader everything, as the
+        policy's fit does. `topic`: a follow-up's evidence read with its conversation (see
+        `policy.brief_cases`)."""
         cases = brief_cases(question, language, passages, evidence, self.idf, topic=topic)
         if not read or not self.reads or not cases:
             return cases
-        wanted = [True] * len(cases) if read_all else self.policy.to_read(cases)
+        wanted = self.policy.to_read(cases) if reads is None else self.policy.to_read(cases, reads)
         chosen = [c for c, read_it in zip(cases, wanted, strict=True) if read_it]
         if not chosen:
             return cases
-        asks = {"answers", "extracts"} if read_all else self.policy.asks
+        asks = self.policy.asks if reads is None else {"answers", "extracts"}
         excerpts = [c.excerpt for c in chosen]
         probabilities = self._answers(question, excerpts) if "answers" in asks else [None] * len(chosen)
         extractions = self._extracts(question, excerpts) if "extracts" in asks else [None] * len(chosen)

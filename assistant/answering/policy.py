@@ -232,10 +232,10 @@ class Policy:
     screen: float = 0.0
     source: dict[str, Any] = field(default_factory=dict)  # data, command and figures of the fit
 
-    def to_read(self, cases: Sequence[BriefCase]) -> list[bool]:
-        """Which cases the reader is asked about: the `MAX_READS` most likely by the lexical model,
-        among those it does not rule out."""
-        return reading_mask([self.lexical_model.probability(c.features) for c in cases], self.screen)
+    def to_read(self, cases: Sequence[BriefCase], limit: int = MAX_READS) -> list[bool]:
+        """Which cases the reader is asked about: the `limit` most likely by the lexical model, among
+        those it does not rule out."""
+        return reading_mask([self.lexical_model.probability(c.features) for c in cases], self.screen, limit)
 
     @property
     def asks(self) -> frozenset[str]:

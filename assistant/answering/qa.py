@@ -245,13 +245,13 @@ class Assistant:
         passages, evidence, _ = self.weigh(question, retrieval)
         return self.judge.margin(question, question_language(question), passages, evidence)
 
-    def candidates(self, question: str, *, read_all: bool = False) -> list[BriefCase]:
+    def candidates(self, question: str, *, reads: int | None = None) -> list[BriefCase]:
         """The briefs the judge weighs for a question, with their features (the policy is fitted on
-        these, every brief read)."""
+        these, the `reads` likeliest read; see `Judge.cases`)."""
         retrieval = self.retrieve(self.clean(question), k=max(self.top_k, _JUDGED_DEPTH))
         passages, evidence, _ = self.weigh(retrieval.question, retrieval)
         language = question_language(question)
-        return self.judge.cases(retrieval.question, language, passages, evidence, read_all=read_all)
+        return self.judge.cases(retrieval.question, language, passages, evidence, reads=reads)
 
     # -- answering ---------------------------------------------------------------------------------
     def ask(

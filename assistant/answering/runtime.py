@@ -19,7 +19,7 @@ import os
 import queue
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,9 +208,8 @@ def shared_model(model_dir: Path, *, threads: int = 2) -> LocalModel:
         return _LOADED[key]
 
 
-def chat_prompt(system: str, user: str, reply_start: str = "") -> str:
-    """A prompt in the model's chat format (ChatML), ending where the assistant's reply begins."""
-    return (
-        f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n"
-        f"<|im_start|>assistant\n{reply_start}"
-    )
+def chat_prompt(messages: Sequence[tuple[str, str]], reply_start: str = "") -> str:
+    """A conversation of (role, content) messages in the model's chat format (ChatML), ending where the
+    assistant's next reply begins (with `reply_start` already written)."""
+    turns = "".join(f"<|im_start|>{role}\n{content}<|im_end|>\n" for role, content in messages)
+    return f"{turns}<|im_start|>assistant\n{reply_start}"

@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-from assistant.answering.runtime import LocalModel
+from assistant.answering.runtime import LocalModel, chat_prompt
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 _END = "<|im_end|>"
@@ -23,8 +23,7 @@ _END = "<|im_end|>"
 
 def chatml(messages: list[BaseMessage]) -> str:
     """The conversation in the model's chat format, ending where the assistant's reply begins."""
-    turns = "".join(f"<|im_start|>{_ROLES.get(m.type, 'user')}\n{m.content}{_END}\n" for m in messages)
-    return f"{turns}<|im_start|>assistant\n"
+    return chat_prompt([(_ROLES.get(m.type, "user"), str(m.content)) for m in messages])
 
 
 class LocalChat(BaseChatModel):
