@@ -21,7 +21,16 @@ from assistant.answering.policy import (
 from assistant.answering.reader import extraction, whole_sentences, yes_probability
 from assistant.answering.runtime import TokenChoice
 from assistant.errors import ConfigError
-from benchmarks.fit_policy import best_threshold, fit
+from benchmarks.fit_policy import (
+    _by_question,
+    _matrix,
+    _probabilities,
+    best_threshold,
+    cross_validate,
+    fit,
+    split_spread,
+    train,
+)
 
 
 def case(doc_id: str, **features: float) -> BriefCase:
@@ -163,3 +172,59 @@ def test_a_rendered_line_cut_at_the_token_limit_ends_at_a_full_sentence() -> Non
         "The institutes link research and production."
     )
     assert whole_sentences("") == ""
+
+
+def _synthetic_rows(seed: int, questions: int = 120) -> list[dict[str, object]]:
+    """Two candidate briefs a question; the first is read (it has the reader's feature), the second
+    not. The reader's feature alone says which brief answers; unanswerable questions have neither."""
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, object]] = []
+    for line in range(questions):
+        answerable = line % 3 != 0
+        for rank, doc in enumerate(("a", "b"), start=1):
+            label = int(answerable and doc == "a")
+            features = {name: 0.0 for name in LEXICAL_FEATURES}
+            features.update(cosine=0.5 + rng.normal(scale=0.05), rank=1.0 / rank)
+            if rank == 1:
+                features.update(reader=(3.0 if label else -3.0) + rng.normal(), extract=0.0, grounded=0.0)
+            rows.append(
+                {
+                    "set": "synthetic",
+                    "line": line,
+                    "doc_id": doc,
+                    "label": label,
+                    "expected": ["a"] if answerable else [],
+                    "answerable": answerable,
+                    "kind": None,
+                    "features": features,
+                }
+            )
+    return rows
+
+
+def test_the_reader_model_is_fitted_and_used_only_on_the_briefs_the_reader_read() -> None:
+    rows = _synthetic_rows(0)
+    grouped = list(_by_question(rows).values())  # type: ignore[arg-type]
+    fitted = train(grouped, with_reader=True)
+    assert fitted.reader is not None
+    reader_weight = float(fitted.reader[0][list(READER_FEATURES).index("reader")])
+    assert reader_weight > 1.0  # learnt from the read briefs alone, where it separates them
+    fitted.screen = 0.0
+    # A brief the lexical model now ranks first but the reader never read keeps the lexical model's
+    # probability (the reader model would read its missing feature as "neither YES nor NO").
+    unread = {**grouped[1][1], "features": {**grouped[1][1]["features"], "rank": 1.0, "cosine": 0.9}}  # type: ignore[dict-item]
+    read = {**grouped[1][0], "features": {**grouped[1][0]["features"], "rank": 0.5}}  # type: ignore[dict-item]
+    lexical = _probabilities(_matrix([unread, read], LEXICAL_FEATURES), *fitted.lexical)
+    assert lexical[0] > lexical[1]  # the reading mask would pick the unread brief
+    assert fitted.predict([unread, read])[0] == pytest.approx(lexical[0])
+    right = [r["right"] for r in cross_validate(rows, True, folds=5)]  # type: ignore[arg-type]
+    assert sum(right) / len(right) > 0.9
+
+
+def test_the_fit_reports_how_much_its_figures_move_with_the_split_into_folds() -> None:
+    rows = _synthetic_rows(1)
+    spread = split_spread(rows, True, folds=5, splits=4)  # type: ignore[arg-type]
+    assert spread["splits"] == 4
+    for name in ("right", "false_refusal_rate", "refusal_recall"):
+        low, high = spread[name]
+        assert 0.0 <= low <= high <= 1.0, (name, spread)
