@@ -298,23 +298,25 @@ def cross_validate(
     return held
 
 
+def figures(sample: list[dict[str, Any]]) -> dict[str, float]:
+    """Citation precision, false refusals, refusals of unanswerable questions and right answers."""
+    answerable = [r for r in sample if r["answerable"]]
+    unanswerable = [r for r in sample if not r["answerable"]]
+    precisions = [r["precision"] for r in answerable if r["precision"] is not None]
+    return {
+        "citation_precision": float(np.mean(precisions)) if precisions else math.nan,
+        "false_refusal_rate": float(np.mean([not r["answered"] for r in answerable]))
+        if answerable
+        else math.nan,
+        "refusal_recall": float(np.mean([not r["answered"] for r in unanswerable]))
+        if unanswerable
+        else math.nan,
+        "right": float(np.mean([r["right"] for r in sample])) if sample else math.nan,
+    }
+
+
 def summary(results: list[dict[str, Any]], seed: int = 0, rounds: int = 1000) -> dict[str, Any]:
     """The figures the issue asks for, each with a 95% bootstrap interval over questions."""
-
-    def figures(sample: list[dict[str, Any]]) -> dict[str, float]:
-        answerable = [r for r in sample if r["answerable"]]
-        unanswerable = [r for r in sample if not r["answerable"]]
-        precisions = [r["precision"] for r in answerable if r["precision"] is not None]
-        return {
-            "citation_precision": float(np.mean(precisions)) if precisions else math.nan,
-            "false_refusal_rate": float(np.mean([not r["answered"] for r in answerable]))
-            if answerable
-            else math.nan,
-            "refusal_recall": float(np.mean([not r["answered"] for r in unanswerable]))
-            if unanswerable
-            else math.nan,
-            "right": float(np.mean([r["right"] for r in sample])) if sample else math.nan,
-        }
 
     point = figures(results)
     rng = random.Random(seed)
@@ -330,19 +332,12 @@ def split_spread(rows: list[dict[str, Any]], with_reader: bool, folds: int, spli
     """The headline figures under `splits` other random assignments of questions to folds: which
     questions share a fold moves them by about a point, so two fits closer than this spread are
     not told apart by these data (the bootstrap intervals cover the questions, not the split)."""
-    figures: dict[str, list[float]] = {}
-    for seed in range(1, splits + 1):
-        held = cross_validate(rows, with_reader, folds, seed)
-        answerable = [r for r in held if r["answerable"]]
-        unanswerable = [r for r in held if not r["answerable"]]
-        values = {
-            "right": float(np.mean([r["right"] for r in held])),
-            "false_refusal_rate": float(np.mean([not r["answered"] for r in answerable])),
-            "refusal_recall": float(np.mean([not r["answered"] for r in unanswerable])),
-        }
-        for name, value in values.items():
-            figures.setdefault(name, []).append(value)
-    return {"splits": splits, **{n: [round(min(v), 3), round(max(v), 3)] for n, v in figures.items()}}
+    names = ("right", "false_refusal_rate", "refusal_recall")
+    found = [figures(cross_validate(rows, with_reader, folds, seed)) for seed in range(1, splits + 1)]
+    return {
+        "splits": splits,
+        **{n: [round(min(f[n] for f in found), 3), round(max(f[n] for f in found), 3)] for n in names},
+    }
 
 
 def final_model(rows: list[dict[str, Any]], with_reader: bool) -> dict[str, Any]:

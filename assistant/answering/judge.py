@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from assistant.answering.generation.evidence import Evidence, IdfFunction
-from assistant.answering.policy import BriefCase, Decision, Policy, brief_cases, with_reader
+from assistant.answering.policy import MAX_READS, BriefCase, Decision, Policy, brief_cases, with_reader
 from assistant.answering.reader import Excerpt, Extraction, NoReader, Reader
 from assistant.models import Passage
 
@@ -52,7 +52,7 @@ class Judge:
         cases = brief_cases(question, language, passages, evidence, self.idf, topic=topic)
         if not read or not self.reads or not cases:
             return cases
-        wanted = self.policy.to_read(cases) if reads is None else self.policy.to_read(cases, reads)
+        wanted = self.policy.to_read(cases, MAX_READS if reads is None else reads)
         chosen = [c for c, read_it in zip(cases, wanted, strict=True) if read_it]
         if not chosen:
             return cases

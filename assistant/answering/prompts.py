@@ -37,6 +37,11 @@ class Prompt:
     def render(self, **values: str) -> tuple[str, str]:
         return self.system.format(**values).strip(), self.user.format(**values).strip()
 
+    def messages(self, **values: str) -> list[tuple[str, str]]:
+        """The rendered template as a chat's (role, content) messages."""
+        system, user = self.render(**values)
+        return [("system", system), ("user", user)]
+
 
 def load_prompt(name: str, folder: Path | None = None) -> Prompt:
     """The template `name`, from the package (or from `folder`, to try other wording)."""

@@ -31,6 +31,7 @@ from assistant.answering.prompts import Prompt, load_prompt
 from assistant.answering.runtime import (
     MODEL_NAME,
     LocalModel,
+    Message,
     ModelError,
     TokenChoice,
     chat_prompt,
@@ -138,9 +139,6 @@ class NoReader:
         return None
 
 
-Message = tuple[str, str]  # (role, content): "system", "user" or "assistant"
-
-
 class PromptedReader:
     """A reader over any chat model that gives first-token log-probabilities."""
 
@@ -166,38 +164,39 @@ class PromptedReader:
         # reuses the model's reading of the instructions and the question (its prompt cache).
         probabilities = []
         for excerpt in excerpts:
-            system, user = self._answers.render(question=question, brief=excerpt.brief, excerpt=excerpt.text)
-            probabilities.append(yes_probability(self._first_token([("system", system), ("user", user)])))
+            chat = self._answers.messages(question=question, brief=excerpt.brief, excerpt=excerpt.text)
+            probabilities.append(yes_probability(self._first_token(chat)))
         return probabilities
 
     def extracts(self, question: str, excerpts: Sequence[Excerpt]) -> list[Extraction] | None:
         found = []
         for excerpt in excerpts:
-            system, user = self._extract.render(question=question, brief=excerpt.brief, excerpt=excerpt.text)
-            text, first = self._write_scored([("system", system), ("user", user)], EXTRACT_TOKENS)
+            chat = self._extract.messages(question=question, brief=excerpt.brief, excerpt=excerpt.text)
+            text, first = self._write_scored(chat, EXTRACT_TOKENS)
             found.append(extraction(text.strip(), first, excerpt.text))
         return found
 
     def supports(self, claim: str, brief: str, passage: str) -> float | None:
-        system, user = self._supports.render(brief=brief, passage=passage, claim=claim)
-        return yes_probability(self._first_token([("system", system), ("user", user)]))
+        return yes_probability(
+            self._first_token(self._supports.messages(brief=brief, passage=passage, claim=claim))
+        )
 
     def render(self, question: str, brief: str, quotes: Sequence[str], language: str) -> str | None:
         name = LANGUAGE_NAMES.get(language, "English")
-        system, user = self._render.render(
+        chat = self._render.messages(
             language=name, question=question, brief=brief, quotes="\n".join(f"- {q}" for q in quotes)
         )
-        text = self._write([("system", system), ("user", user)], RENDER_TOKENS, "").strip().splitlines()
+        text = self._write(chat, RENDER_TOKENS, "").strip().splitlines()
         line = text[0].strip().strip('"“”') if text else ""
         return whole_sentences(line) or None
 
     def translate(self, text: str, language: str) -> str | None:
         source = PLAIN_NAMES.get(question_language(text), "English")
         target = PLAIN_NAMES.get(language, "English")
-        system, user = self._translate.render(source=source, target=target, text=text)
+        chat = self._translate.messages(source=source, target=target, text=text)
         # The reply starts with the target language's name, so that a small model translates the
         # question instead of answering it (asked bare, it often answered).
-        written = self._write([("system", system), ("user", user)], TRANSLATE_TOKENS, f"{target} question: ")
+        written = self._write(chat, TRANSLATE_TOKENS, f"{target} question: ")
         line = next((part.strip() for part in written.strip().splitlines() if part.strip()), "")
         return line.strip('"“”') or None
 

@@ -208,7 +208,10 @@ def shared_model(model_dir: Path, *, threads: int = 2) -> LocalModel:
         return _LOADED[key]
 
 
-def chat_prompt(messages: Sequence[tuple[str, str]], reply_start: str = "") -> str:
+Message = tuple[str, str]  # (role, content): "system", "user" or "assistant"
+
+
+def chat_prompt(messages: Sequence[Message], reply_start: str = "") -> str:
     """A conversation of (role, content) messages in the model's chat format (ChatML), ending where the
     assistant's next reply begins (with `reply_start` already written)."""
     turns = "".join(f"<|im_start|>{role}\n{content}<|im_end|>\n" for role, content in messages)
