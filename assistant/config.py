@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         description="a question in another language than English is also put into English by the "
         "reader's model (about 1.5 s) to search the English briefs; off: the multilingual route alone",
     )
+    rewrite_follow_ups: bool = Field(
+        True,
+        description="a follow-up refused both within the conversation's briefs and on its own is "
+        "rewritten by the reader's model to stand alone and read once more (about 1 s for the rewrite "
+        "and 2-3 s for the reading, only on that path); off: such a follow-up is refused at once",
+    )
     render_across_languages: bool = Field(
         False,
         description="above quotes in another language than the question's, one line in the question's "

@@ -163,6 +163,7 @@ class Library:
             max_question_chars=self.settings.max_question_chars,
             history_turns=self.settings.history_turns,
             translate=self.settings.translate_questions,
+            rewrite_follow_ups=self.settings.rewrite_follow_ups,
             render=self.settings.render_across_languages,
         )
 

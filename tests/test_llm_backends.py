@@ -9,14 +9,14 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from assistant.answering.generation import make_generator
-from assistant.answering.reader import Excerpt, local_reader, make_reader, openai_reader
-from assistant.answering.runtime import MODEL_SIZE, ModelError, model_file, shared_model
+from assistant.answering.reader import Excerpt, PromptedReader, local_reader, make_reader, openai_reader
+from assistant.answering.runtime import MODEL_SIZE, Message, ModelError, model_file, shared_model
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.library import Library
@@ -84,9 +84,49 @@ def test_the_reader_tells_an_answering_excerpt_from_an_unrelated_one() -> None:
     assert line and any("\uac00" <= ch <= "\ud7a3" for ch in line), line  # a sentence in Korean
 
 
+def test_the_reader_rewrites_a_follow_up_to_stand_on_its_own() -> None:
+    reader = local_reader(shared_model(MODEL_DIR))
+    standalone = reader.stand_alone(
+        "What did it propose for Korea?",
+        "What role do the US manufacturing innovation institutes play?",
+        ANSWERS.brief,
+    )
+    assert standalone and "manufacturing" in standalone.lower(), standalone
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        ("How much did Congress spend on the institutes?", "How much did Congress spend on the institutes?"),
+        (
+            "1. How much did Congress spend on the institutes?",
+            "How much did Congress spend on the institutes?",
+        ),
+        ("国会在研究所上花了多少钱？", None),  # another script: the small model sometimes drifts into Chinese
+        ("국회는 연구소에 얼마를 썼나요?", None),  # another language than the follow-up's
+        ("Congress spent $70 million on the institutes.", None),  # an answer, not a question
+        ("What role do the US manufacturing innovation institutes play?", None),  # the previous question
+        ("", None),
+    ],
+)
+def test_a_rewrite_the_search_cannot_use_is_dropped(written: str, kept: str | None) -> None:
+    """What the model writes for a follow-up is used only as a question in the follow-up's language."""
+
+    def write(messages: Sequence[Message], max_tokens: int, start: str) -> str:
+        return written
+
+    reader = PromptedReader("fixed reply", lambda m: [], write, lambda m, n: ("", []))
+    follow_up = "How much did Congress spend on them?"
+    assert (
+        reader.stand_alone(follow_up, "What role do the US manufacturing innovation institutes play?", "x")
+        == kept
+    )
+
+
 def test_without_a_reader_the_setting_says_none(tmp_path: Path) -> None:
     reader = make_reader(Settings(_env_file=None, reader="none"))  # type: ignore[call-arg]
     assert reader.name == "none" and reader.answers(QUESTION, [ANSWERS]) is None
+    assert reader.stand_alone("What did it propose?", QUESTION, ANSWERS.brief) is None
     with pytest.raises(ConfigError, match="ASSISTANT_OPENAI_BASE_URL"):
         make_reader(Settings(_env_file=None, reader="openai"))  # type: ignore[call-arg]
 

@@ -122,6 +122,24 @@ def test_a_vague_follow_up_is_answered(assistant: Assistant) -> None:
     assert cited(follow) == {"952"} and "conditional" in follow.text
 
 
+def test_a_follow_up_refused_as_asked_is_rewritten_to_stand_alone(assistant: Assistant) -> None:
+    # "Has anyone abroad done it?" names nothing the judge can hold the brief's sentences to: as asked
+    # it is refused within vol.951 and on its own. Rewritten by the model from the question it follows
+    # ("... cities cooling their centres with green corridors along rivers?"), it is answered from that
+    # brief. (Which of its sentences come first varies with the model's wording of the rewrite.)
+    first = assistant.ask("How could cities cool down their centres in summer?")
+    assert cited(first) == {"951"}
+    follow_up = "Has anyone abroad done it?"
+    assistant.rewrite_follow_ups = False
+    try:
+        assert assistant.ask(follow_up, history=[turn(first)]).refused
+    finally:
+        assistant.rewrite_follow_ups = True
+    follow = assistant.ask(follow_up, history=[turn(first)])
+    assert cited(follow) == {"951"} and not follow.refused
+    assert follow.standalone_question != follow_up and [b.doc_id for b in follow.context] == ["951"]
+
+
 @pytest.mark.parametrize(
     "question",
     ["How much would those taxis cost a year?", "When do the conditional licences start?"],

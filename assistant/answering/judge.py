@@ -27,6 +27,7 @@ class Judge:
         self._extractions: OrderedDict[tuple[str, str, str], Extraction] = OrderedDict()
         self._renderings: OrderedDict[tuple[str, str], str | None] = OrderedDict()
         self._translations: OrderedDict[tuple[str, str], str | None] = OrderedDict()
+        self._rewrites: OrderedDict[tuple[str, str, str], str | None] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -117,6 +118,22 @@ class Judge:
             while len(self._translations) > _REMEMBERED:
                 self._translations.popitem(last=False)
         return translated
+
+    def stand_alone(self, question: str, previous: str, brief: str) -> str | None:
+        """A follow-up rewritten by the reader's model to stand on its own (remembered); None without a
+        model or when the model's rewrite is unusable."""
+        if not self.reads:
+            return None
+        key = (question, previous, brief)
+        with self._lock:
+            if key in self._rewrites:
+                return self._rewrites[key]
+        rewritten = self.reader.stand_alone(question, previous, brief)
+        with self._lock:
+            self._rewrites[key] = rewritten
+            while len(self._rewrites) > _REMEMBERED:
+                self._rewrites.popitem(last=False)
+        return rewritten
 
     def _extracts(self, question: str, excerpts: list[Excerpt]) -> list[Extraction] | None:
         keys = [(question, e.brief, e.text) for e in excerpts]

@@ -19,6 +19,7 @@ from assistant.errors import ConfigError
 EXPECTED = {
     "answer": {"language", "passages", "question"},
     "condense": {"history", "question"},
+    "follow-up": {"previous", "brief", "question"},
     "reader-answers": {"question", "brief", "excerpt"},
     "reader-extract": {"question", "brief", "excerpt"},
     "reader-supports": {"brief", "passage", "claim"},

@@ -113,6 +113,7 @@ class Assistant:
         history_turns: int = 4,
         translate: bool = True,
         render: bool = False,
+        rewrite_follow_ups: bool = True,
     ) -> None:
         self.retriever = retriever
         self.top_k = top_k
@@ -136,6 +137,7 @@ class Assistant:
         self.history_turns = history_turns
         self.translate = translate  # questions in another language are also searched in English
         self.render = render  # a model-written line above quotes in another language (see `_framing`)
+        self.rewrite_follow_ups = rewrite_follow_ups  # a twice-refused follow-up is rewritten (`stream`)
 
     # -- retrieval ---------------------------------------------------------------------------------
     def retrieve(
@@ -238,6 +240,23 @@ class Assistant:
         fresh.alternative = scoped
         return fresh
 
+    def _rewritten(self, question: str, retrieval: Retrieval) -> Retrieval | None:
+        """The conversation's reading of a follow-up with the question rewritten to stand alone (see
+        `Judge.stand_alone`), or None: no conversation, no model, or no usable rewrite."""
+        alternative = retrieval.alternative
+        within = retrieval if retrieval.context is not None else alternative
+        if not self.rewrite_follow_ups or within is None or within.context is None or not self.judge.reads:
+            return None
+        context = within.context
+        briefs = "; ".join(f"{b.label} “{b.title}”" for b in context.briefs)
+        standalone = self.judge.stand_alone(question, context.previous_question, briefs)
+        if standalone is None:
+            return None
+        k = max(self.top_k, _JUDGED_DEPTH)
+        found = self.retrieve(standalone, context.scope, k, read_filters=False)
+        found.context = context
+        return found if found.passages else None
+
     def _margin(self, question: str, retrieval: Retrieval) -> float:
         """How clearly `retrieval` answers `question` by the policy without the reader (cheap)."""
         if not retrieval.passages:
@@ -299,6 +318,16 @@ class Assistant:
             other = yield from self._read(retrieval.alternative, language)
             if other.decision.answer:
                 retrieval, reading = retrieval.alternative, other
+        if not reading.decision.answer:
+            # Last, a follow-up refused both ways is rewritten by the reader's model to stand on its own
+            # and read within the conversation's briefs ("Hasn't anyone tried to fix that?" becomes a
+            # question about urban flooding). Only now: the rewrite costs a model call and sometimes
+            # changes what was asked, so a follow-up the judge accepts as asked is not rewritten.
+            rewritten = self._rewritten(question, retrieval)
+            if rewritten is not None:
+                other = yield from self._read(rewritten, language)
+                if other.decision.answer:
+                    retrieval, reading = rewritten, other
         standalone = retrieval.question
         passages, evidence, verifier, decision = reading
         context = retrieval.context

@@ -91,6 +91,11 @@ class Reader(Protocol):
         """`text` (a question) in `language`; None when there is no model."""
         ...
 
+    def stand_alone(self, question: str, previous: str, brief: str) -> str | None:
+        """A follow-up rewritten to be understood without the conversation (`previous` is the question
+        it follows, `brief` the brief that answered it); None when there is no model."""
+        ...
+
 
 def yes_probability(choices: Sequence[TokenChoice]) -> float:
     """P(YES) / (P(YES) + P(NO)) from the first token's top choices ("YES", "Yes", " yes" ... count)."""
@@ -138,6 +143,9 @@ class NoReader:
     def translate(self, text: str, language: str) -> str | None:
         return None
 
+    def stand_alone(self, question: str, previous: str, brief: str) -> str | None:
+        return None
+
 
 class PromptedReader:
     """A reader over any chat model that gives first-token log-probabilities."""
@@ -158,6 +166,7 @@ class PromptedReader:
         self._supports: Prompt = load_prompt("reader-supports")
         self._render: Prompt = load_prompt("render")
         self._translate: Prompt = load_prompt("translate")
+        self._follow_up: Prompt = load_prompt("follow-up")
 
     def answers(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
         # The question comes before the excerpt in the prompt, so every excerpt after the first
@@ -200,6 +209,30 @@ class PromptedReader:
         line = next((part.strip() for part in written.strip().splitlines() if part.strip()), "")
         return line.strip('"“”') or None
 
+    def stand_alone(self, question: str, previous: str, brief: str) -> str | None:
+        language = question_language(question)
+        chat = self._follow_up.messages(previous=previous, brief=brief, question=question)
+        written = self._write(chat, TRANSLATE_TOKENS, _REWRITTEN.get(language, _REWRITTEN["en"]))
+        line = next((part.strip() for part in written.strip().splitlines() if part.strip()), "")
+        line = _NUMBERED.sub("", line.strip('"“”'))
+        # A rewrite in another language (the small model sometimes switches, even to Chinese) or one
+        # that only repeats the previous question would mislead the search: the follow-up stays as asked.
+        if (
+            not line
+            or question_language(line) != language
+            or _IDEOGRAPHS.search(line)
+            or line.casefold() == previous.casefold()
+            or (question.rstrip().endswith("?") and not line.endswith("?"))  # it answered instead
+        ):
+            return None
+        return line
+
+
+# The start of a rewritten follow-up's reply, in its language (written in the question's language,
+# the small model keeps to it).
+_NUMBERED = re.compile(r"^\d+[.)]\s+")
+_IDEOGRAPHS = re.compile(r"[\u4e00-\u9fff]")
+_REWRITTEN = {"en": "Rewritten follow-up: ", "ko": "다시 쓴 질문: "}
 
 RENDER_TOKENS = 80  # about 12 s of writing on 2 cores; a longer line is cut at its last full sentence
 # The answer the model copies from an excerpt; whether it starts "NOT STATED" is known at the first token,

@@ -63,6 +63,10 @@ class QuestionResult:
     turn: int | None = None
     context: list[str] = field(default_factory=list)  # briefs the answer took from earlier turns
     stages: dict[str, int | None] | None = None  # --explain: the expected brief's rank in each stage
+    # What the assistant read: the question as it searched for it (a follow-up possibly rewritten to
+    # stand alone) and the probability the policy gave each brief it weighed, likeliest first.
+    standalone: str | None = None
+    judged: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def answerable(self) -> bool:

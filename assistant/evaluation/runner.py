@@ -139,6 +139,8 @@ def _answer(
         for c in answer.citations
     ]
     result.context = [b.doc_id for b in answer.context]
+    result.standalone = answer.standalone_question if answer.standalone_question != case.question else None
+    result.judged = [{"doc_id": d, "probability": round(p, 4)} for d, p in answer.judged]
     if answer.refused:
         return answer
     by_chunk = {p.chunk_id: p for p in answer.passages}
