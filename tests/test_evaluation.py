@@ -202,6 +202,28 @@ def test_real_dev_set_run_and_report(briefs_library: Library, shared_briefs: Pat
     assert "data:image/png;base64," in html.read_text()
 
 
+def test_a_failed_turn_shows_how_it_was_searched_and_judged(tmp_path: Path) -> None:
+    """Staff reading the report see a rewritten follow-up's search and the policy's probabilities."""
+    failed = result(
+        ["717"],
+        ["717"],
+        question="Hasn't anyone tried to fix that?",
+        standalone="Hasn't anyone tried to prevent flood damage in cities?",
+        judged=[{"doc_id": "717", "probability": 0.3461}, {"doc_id": "691", "probability": 0.02}],
+        refused=True,
+        passed=False,
+        reason="refused an answerable question",
+    )
+    passed = result(["616"], ["616"], refused=False, passed=True)
+    results = [failed, passed]
+    report = write_report(tmp_path / "r.md", compute_metrics(results), results, title="t", notes=[])
+    row = next(line for line in report.read_text().splitlines() if line.startswith("| 1 | Hasn't"))
+    assert "(searched as: Hasn't anyone tried to prevent flood damage in cities?)" in row
+    assert "(judged: 717 0.35, 691 0.02)" in row
+    html = write_report(tmp_path / "r.html", compute_metrics(results), results, title="t", notes=[])
+    assert "searched as: Hasn&#x27;t anyone tried to prevent flood damage" in html.read_text()
+
+
 def _first(question: dict[str, object]) -> int | None:
     ranking = list(question["doc_ranking"])  # type: ignore[call-overload]
     return next((i for i, d in enumerate(ranking, 1) if d in question["expected"]), None)  # type: ignore[operator]

@@ -105,6 +105,19 @@ def _retrieved_summary(result: QuestionResult, n: int = 3) -> str:
     )
 
 
+def _asked(result: QuestionResult) -> str:
+    """The question, and how it was searched when that differs (a follow-up rewritten to stand alone)."""
+    if result.standalone:
+        return f"{result.question} (searched as: {result.standalone})"
+    return result.question
+
+
+def _why(result: QuestionResult, n: int = 2) -> str:
+    """Why the question failed, with the policy's probabilities for the briefs it weighed first."""
+    judged = ", ".join(f"{j['doc_id']} {j['probability']:.2f}" for j in result.judged[:n])
+    return f"{result.reason} (judged: {judged})" if judged else result.reason
+
+
 def group_table(groups: dict[str, dict[str, Any]]) -> str:
     """Per-group metrics as a plain-text table (empty when the test set has no groups)."""
     if not groups:
@@ -174,7 +187,7 @@ def _markdown(
         ]
         for r in failed:
             expected = ", ".join(r.expected) if r.expected else "refusal"
-            cells = [str(r.line), r.question, expected, r.reason, _retrieved_summary(r)]
+            cells = [str(r.line), _asked(r), expected, _why(r), _retrieved_summary(r)]
             lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     else:
         lines.append("None.")
@@ -192,9 +205,9 @@ def _html(
     )
     failed = _failed(results)
     fail_rows = "".join(
-        f"<tr><td>{r.line}</td><td>{e(r.question)}</td>"
+        f"<tr><td>{r.line}</td><td>{e(_asked(r))}</td>"
         f"<td>{e(', '.join(r.expected) if r.expected else 'refusal')}</td>"
-        f"<td>{e(r.reason)}</td><td>{e(_retrieved_summary(r))}</td></tr>"
+        f"<td>{e(_why(r))}</td><td>{e(_retrieved_summary(r))}</td></tr>"
         for r in failed
     )
     note_items = "".join(f"<li>{e(n)}</li>" for n in notes)
