@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from assistant.answering.generation.evidence import Evidence, IdfFunction
 from assistant.answering.policy import MAX_READS, BriefCase, Decision, Policy, brief_cases, with_reader
 from assistant.answering.reader import Excerpt, Extraction, NoReader, Reader
 from assistant.models import Passage
 
+K = TypeVar("K", bound=tuple[str, ...])
 _REMEMBERED = 4096  # reader replies kept (question, excerpt) -> probability
 
 
@@ -92,48 +94,45 @@ class Judge:
         return self.policy.margin(self.cases(question, language, passages, evidence, read=False))
 
     def render(self, question: str, brief: str, quotes: Sequence[str], language: str) -> str | None:
-        key = (question, "\n".join(quotes))
-        with self._lock:
-            if key in self._renderings:
-                return self._renderings[key]
-        line = self.reader.render(question, brief, quotes, language)
-        with self._lock:
-            self._renderings[key] = line
-            while len(self._renderings) > _REMEMBERED:
-                self._renderings.popitem(last=False)
-        return line
+        return self._remembered(
+            self._renderings,
+            (question, "\n".join(quotes)),
+            lambda: self.reader.render(question, brief, quotes, language),
+        )
 
     def translate(self, text: str, language: str) -> str | None:
         """`text` in `language` by the reader's model (remembered: a repeated question costs nothing);
         None without a model."""
         if not self.reads:
             return None
-        key = (text, language)
-        with self._lock:
-            if key in self._translations:
-                return self._translations[key]
-        translated = self.reader.translate(text, language)
-        with self._lock:
-            self._translations[key] = translated
-            while len(self._translations) > _REMEMBERED:
-                self._translations.popitem(last=False)
-        return translated
+        return self._remembered(
+            self._translations, (text, language), lambda: self.reader.translate(text, language)
+        )
 
     def stand_alone(self, question: str, previous: str, brief: str) -> str | None:
         """A follow-up rewritten by the reader's model to stand on its own (remembered); None without a
         model or when the model's rewrite is unusable."""
         if not self.reads:
             return None
-        key = (question, previous, brief)
+        return self._remembered(
+            self._rewrites,
+            (question, previous, brief),
+            lambda: self.reader.stand_alone(question, previous, brief),
+        )
+
+    def _remembered(
+        self, store: OrderedDict[K, str | None], key: K, write: Callable[[], str | None]
+    ) -> str | None:
+        """What the model wrote for `key` before, or what `write` makes of it now (then remembered)."""
         with self._lock:
-            if key in self._rewrites:
-                return self._rewrites[key]
-        rewritten = self.reader.stand_alone(question, previous, brief)
+            if key in store:
+                return store[key]
+        written = write()
         with self._lock:
-            self._rewrites[key] = rewritten
-            while len(self._rewrites) > _REMEMBERED:
-                self._rewrites.popitem(last=False)
-        return rewritten
+            store[key] = written
+            while len(store) > _REMEMBERED:
+                store.popitem(last=False)
+        return written
 
     def _extracts(self, question: str, excerpts: list[Excerpt]) -> list[Extraction] | None:
         keys = [(question, e.brief, e.text) for e in excerpts]

@@ -243,8 +243,7 @@ class Assistant:
     def _rewritten(self, question: str, retrieval: Retrieval) -> Retrieval | None:
         """The conversation's reading of a follow-up with the question rewritten to stand alone (see
         `Judge.stand_alone`), or None: no conversation, no model, or no usable rewrite."""
-        alternative = retrieval.alternative
-        within = retrieval if retrieval.context is not None else alternative
+        within = retrieval if retrieval.context is not None else retrieval.alternative
         if not self.rewrite_follow_ups or within is None or within.context is None or not self.judge.reads:
             return None
         context = within.context

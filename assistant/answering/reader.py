@@ -205,16 +205,13 @@ class PromptedReader:
         chat = self._translate.messages(source=source, target=target, text=text)
         # The reply starts with the target language's name, so that a small model translates the
         # question instead of answering it (asked bare, it often answered).
-        written = self._write(chat, TRANSLATE_TOKENS, f"{target} question: ")
-        line = next((part.strip() for part in written.strip().splitlines() if part.strip()), "")
-        return line.strip('"“”') or None
+        return _first_line(self._write(chat, TRANSLATE_TOKENS, f"{target} question: ")) or None
 
     def stand_alone(self, question: str, previous: str, brief: str) -> str | None:
         language = question_language(question)
         chat = self._follow_up.messages(previous=previous, brief=brief, question=question)
         written = self._write(chat, TRANSLATE_TOKENS, _REWRITTEN.get(language, _REWRITTEN["en"]))
-        line = next((part.strip() for part in written.strip().splitlines() if part.strip()), "")
-        line = _NUMBERED.sub("", line.strip('"“”'))
+        line = _NUMBERED.sub("", _first_line(written))
         # A rewrite in another language (the small model sometimes switches, even to Chinese) or one
         # that only repeats the previous question would mislead the search: the follow-up stays as asked.
         if (
@@ -228,11 +225,17 @@ class PromptedReader:
         return line
 
 
+def _first_line(written: str) -> str:
+    """The first non-empty line the model wrote, without the quotation marks it sometimes adds."""
+    line = next((part.strip() for part in written.strip().splitlines() if part.strip()), "")
+    return line.strip('"“”')
+
+
 # The start of a rewritten follow-up's reply, in its language (written in the question's language,
 # the small model keeps to it).
-_NUMBERED = re.compile(r"^\d+[.)]\s+")
-_IDEOGRAPHS = re.compile(r"[\u4e00-\u9fff]")
 _REWRITTEN = {"en": "Rewritten follow-up: ", "ko": "다시 쓴 질문: "}
+_NUMBERED = re.compile(r"^\d+[.)]\s+")  # "1. What ..."
+_IDEOGRAPHS = re.compile(r"[\u4e00-\u9fff]")
 
 RENDER_TOKENS = 80  # about 12 s of writing on 2 cores; a longer line is cut at its last full sentence
 # The answer the model copies from an excerpt; whether it starts "NOT STATED" is known at the first token,

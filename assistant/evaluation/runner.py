@@ -140,7 +140,7 @@ def _answer(
     ]
     result.context = [b.doc_id for b in answer.context]
     result.standalone = answer.standalone_question if answer.standalone_question != case.question else None
-    result.judged = [{"doc_id": d, "probability": round(p, 4)} for d, p in answer.judged]
+    result.judged = [{"doc_id": d, "probability": p} for d, p in answer.judged]  # rounded by the answer
     if answer.refused:
         return answer
     by_chunk = {p.chunk_id: p for p in answer.passages}
