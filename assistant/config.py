@@ -99,6 +99,13 @@ class Settings(BaseSettings):
         "rewritten by the reader's model to stand alone and read once more (about 1 s for the rewrite "
         "and 2-3 s for the reading, only on that path); off: such a follow-up is refused at once",
     )
+    split_questions: bool = Field(
+        True,
+        description="a refused question that asks two things ('..., and what ...?', '... about A and "
+        "about B?', '...이고, ...은 무엇인가?') is split: the first part is asked within the briefs found "
+        "for the whole, the second as its follow-up, and the question is answered only if both are "
+        "(one or two readings more, only on that path); off: such a question is refused at once",
+    )
     render_across_languages: bool = Field(
         False,
         description="above quotes in another language than the question's, one line in the question's "

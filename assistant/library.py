@@ -164,6 +164,7 @@ class Library:
             history_turns=self.settings.history_turns,
             translate=self.settings.translate_questions,
             rewrite_follow_ups=self.settings.rewrite_follow_ups,
+            split_questions=self.settings.split_questions,
             render=self.settings.render_across_languages,
         )
 

@@ -34,6 +34,7 @@ from assistant.answering.generation.llm import NOT_IN_BRIEFS
 from assistant.answering.generation.verify import Verified, Verifier
 from assistant.answering.judge import Judge
 from assistant.answering.messages import language_name, say
+from assistant.answering.parts import question_parts
 from assistant.answering.policy import MAX_BRIEFS, BriefCase, Decision, choose_sentences
 from assistant.answering.questions import clean_question, tidy
 from assistant.answering.refusal import nearest_briefs, refusal_sentences
@@ -114,6 +115,7 @@ class Assistant:
         translate: bool = True,
         render: bool = False,
         rewrite_follow_ups: bool = True,
+        split_questions: bool = True,
     ) -> None:
         self.retriever = retriever
         self.top_k = top_k
@@ -138,6 +140,7 @@ class Assistant:
         self.translate = translate  # questions in another language are also searched in English
         self.render = render  # a model-written line above quotes in another language (see `_framing`)
         self.rewrite_follow_ups = rewrite_follow_ups  # a twice-refused follow-up is rewritten (`stream`)
+        self.split_questions = split_questions  # a refused two-part question is read part by part
 
     # -- retrieval ---------------------------------------------------------------------------------
     def retrieve(
@@ -296,6 +299,7 @@ class Assistant:
         retrieval: Retrieval | None = None,
         *,
         use_context: bool = True,
+        split: bool = True,
     ) -> Iterator[AnswerEvent]:
         """Answer text as it is produced, then one `final` event with the verified `Answer`.
         (About 60 lines: the steps of an answer in their order, each one call, read top to bottom.)
@@ -328,7 +332,7 @@ class Assistant:
                 if other.decision.answer:
                     retrieval, reading = rewritten, other
         standalone = retrieval.question
-        passages, evidence, verifier, decision = reading
+        decision = reading.decision
         context = retrieval.context
         base = Answer(
             question=question,
@@ -340,11 +344,21 @@ class Assistant:
             generator=self.generator.name,
             context=context.briefs if context is not None else (),
         )
+        if not decision.answer and split:
+            # A question that asks two things is refused when no one brief answers both halves: its
+            # parts are asked one after the other (see `_parts`), and answered only if each one is.
+            parts = yield from self._parts(question, retrieval, history)
+            if parts:
+                answer = _joined(base, parts)
+                yield AnswerEvent("delta", answer.text)
+                yield AnswerEvent("final", answer=answer, retrieval=retrieval)
+                return
         if not decision.answer:
             answer = self._refusal_for(question, retrieval, base)
             yield AnswerEvent("delta", answer.text)
             yield AnswerEvent("final", answer=replace(answer, judged=_judged(decision)), retrieval=retrieval)
             return
+        passages, evidence, verifier, _ = reading
         evidence = choose_sentences(evidence, decision.cited)
         if context is not None:  # a follow-up asks for something new: what was said is not repeated
             evidence = _without(evidence, context.quoted)
@@ -364,6 +378,35 @@ class Assistant:
             judged=_judged(decision),
         )
         yield AnswerEvent("final", answer=answer, retrieval=retrieval)
+
+    def _parts(
+        self, question: str, retrieval: Retrieval, history: Sequence[Turn]
+    ) -> Steps[AnswerEvent, None, list[Answer]]:
+        """The answers to a refused question's parts (`parts.question_parts`), or [] unless every part
+        is answered: half an answer to a near-miss ("what does it propose, and how much will it
+        cost?") would state what the briefs do not. The first part is searched within the briefs
+        found for the whole question; the second is asked as its follow-up, so that "…, and when was
+        it published?" knows what "it" is, and may move to another brief ("…, and what does the
+        flood brief propose?"). Only the parts' status lines are passed on."""
+        pieces = question_parts(question, question_language(question)) if self.split_questions else []
+        scope = tuple(dict.fromkeys(p.doc_id for p in retrieval.passages))
+        if not pieces or not scope:
+            return []
+        answers: list[Answer] = []
+        turns = list(history)
+        for number, piece in enumerate(pieces):
+            flt = SearchFilter(doc_ids=scope) if number == 0 else None
+            final = None
+            for event in self.stream(piece, turns, flt, use_context=number > 0, split=False):
+                if event.kind == "status":
+                    yield event
+                elif event.kind == "final":
+                    final = event.answer
+            if final is None or final.refused:
+                return []
+            answers.append(final)
+            turns = [*turns, Turn(piece, final.standalone_question, final)]
+        return answers
 
     def _read(self, retrieval: Retrieval, language: str) -> Steps[AnswerEvent, None, Reading]:
         """Weigh a retrieval's passages and let the judge decide (saying which briefs it reads)."""
@@ -555,3 +598,17 @@ def _without(evidence: Evidence, quoted: frozenset[str]) -> Evidence:
     """The evidence without sentences already given (when something else is left)."""
     fresh = tuple(c for c in evidence.candidates if c.text not in quoted)
     return replace(evidence, candidates=fresh) if fresh else evidence
+
+
+def _joined(base: Answer, parts: Sequence[Answer]) -> Answer:
+    """One answer from the answers to a question's parts, in order."""
+    passages = {p.chunk_id: p for part in parts for p in part.passages}
+    return replace(
+        base,
+        sentences=tuple(s for part in parts for s in part.sentences),
+        refused=False,
+        passages=tuple(passages.values()),
+        notes=tuple(dict.fromkeys(n for part in parts for n in part.notes)),
+        judged=tuple(pair for part in parts for pair in part.judged),
+        standalone_question=" | ".join(part.standalone_question for part in parts),
+    )
