@@ -344,10 +344,10 @@ class Assistant:
             generator=self.generator.name,
             context=context.briefs if context is not None else (),
         )
-        if not decision.answer and split:
+        if not decision.answer and split and self.split_questions:
             # A question that asks two things is refused when no one brief answers both halves: its
             # parts are asked one after the other (see `_parts`), and answered only if each one is.
-            parts = yield from self._parts(question, retrieval, history)
+            parts = yield from self._parts(question, language, retrieval, history)
             if parts:
                 answer = _joined(base, parts)
                 yield AnswerEvent("delta", answer.text)
@@ -380,7 +380,7 @@ class Assistant:
         yield AnswerEvent("final", answer=answer, retrieval=retrieval)
 
     def _parts(
-        self, question: str, retrieval: Retrieval, history: Sequence[Turn]
+        self, question: str, language: str, retrieval: Retrieval, history: Sequence[Turn]
     ) -> Steps[AnswerEvent, None, list[Answer]]:
         """The answers to a refused question's parts (`parts.question_parts`), or [] unless every part
         is answered: half an answer to a near-miss ("what does it propose, and how much will it
@@ -388,7 +388,7 @@ class Assistant:
         found for the whole question; the second is asked as its follow-up, so that "…, and when was
         it published?" knows what "it" is, and may move to another brief ("…, and what does the
         flood brief propose?"). Only the parts' status lines are passed on."""
-        pieces = question_parts(question, question_language(question)) if self.split_questions else []
+        pieces = question_parts(question, language)
         scope = tuple(dict.fromkeys(p.doc_id for p in retrieval.passages))
         if not pieces or not scope:
             return []
