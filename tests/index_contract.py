@@ -20,7 +20,7 @@ import pytest
 from assistant.errors import EmbeddingMismatchError
 from assistant.indexing.index import VectorIndex
 from assistant.indexing.keyword import KeywordIndex
-from assistant.indexing.records import SAME_LANGUAGE_OFFSET, matches
+from assistant.indexing.records import PASSAGE_ROUTE_OFFSET, SAME_LANGUAGE_OFFSET, matches
 from assistant.models import BriefRecord, Chunk, SearchFilter
 
 MODEL, DIMENSION = "test/hand-made", 4
@@ -287,6 +287,31 @@ class RoutesContract:
         assert english["notes"] == pytest.approx(korean["notes"] + SAME_LANGUAGE_OFFSET, abs=1e-4)
         assert index.route_model() == "test/router"
         assert len(index.route(query, 1)) == 1
+
+    def test_a_brief_with_passage_routes_is_ranked_by_its_best_part(self, index: VectorIndex) -> None:
+        # Part 0 of each brief is its opening; the Korean brief "notes" also has 40 passage parts,
+        # all closer to the query than any opening. Its best part counts, once, with the passage
+        # offset (and, for a Korean question, the same-language offset) taken off.
+        write_all(index)
+        records = [record(doc_id) for doc_id in BRIEFS]
+        near, close = [0.9, 0, (1 - 0.81) ** 0.5, 0], [0.88, (1 - 0.88**2) ** 0.5, 0, 0]
+        openings = [close, [0, 1, 0, 0], [0, 0, 0, 1]]  # 901, 902, notes
+        parts = [near] * 40
+        index.write_routes(
+            records + [records[2]] * 40,
+            [r.title for r in records] + [f"part {i}" for i in range(1, 41)],
+            np.asarray(openings + parts, dtype=np.float32),
+            "test/router",
+            [0, 0, 0, *range(1, 41)],
+        )
+        query = np.asarray([1, 0, 0, 0])
+        english = index.route(query, 3, language="en")
+        assert [doc for doc, _ in english] == ["notes", "901", "902"]
+        assert english[0][1] == pytest.approx(0.9 - PASSAGE_ROUTE_OFFSET, abs=1e-4)
+        # For a Korean question the English opening, less similar than forty Korean parts, comes
+        # first once the offsets are taken off: the backend must look past the parts to find it.
+        korean = index.route(query, 1, language="ko")
+        assert korean == [("901", pytest.approx(0.88, abs=1e-4))]
 
     def test_routes_of_uncommitted_or_removed_briefs_are_not_returned(self, index: VectorIndex) -> None:
         write(index, "901")

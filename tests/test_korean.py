@@ -252,3 +252,28 @@ def test_korean_questions_search_english_briefs_through_a_translation(mixed_libr
     for row in ko_ko:
         briefs = list(dict.fromkeys(p.doc_id for p in assistant.retrieve(row["question"], k=20).passages))
         assert row["volume"] in briefs[:2], (row["question"], briefs)
+
+
+@pytest.mark.shared
+def test_a_question_finds_a_korean_brief_by_a_passage_far_from_its_opening(
+    tmp_path: Path, shared_briefs: Path
+) -> None:
+    """A brief not in English has a multilingual route vector for every passage, not only for its
+    opening: questions about the drone pilot, which the fictional brief 904 (tests/data/ko-long)
+    describes only after 750 characters, find it in English and in Korean. With the opening alone,
+    three of these four questions ranked another brief first."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in [*shared_briefs.glob("*.txt"), *KO.glob("*.txt"), KO.parent / "ko-long" / "brief_904.txt"]:
+        shutil.copy(path, corpus)
+    settings = make_settings(tmp_path)
+    with Library.open(settings, write=True) as library:
+        assert library.ingest([corpus]).exit_code == 0
+    with Library.open(settings) as library:
+        for question in (
+            "Which remote villages get prescription medicines delivered by drone?",
+            "How long does a drone delivery take compared with a delivery by car?",
+            "On how many days a year could the drones not fly because of the weather?",
+            "드론 배송이 기상 때문에 못 뜬 날은 며칠이었나?",
+        ):
+            assert library.search(question, 5)[0].doc_id == "904", question

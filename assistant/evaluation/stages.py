@@ -1,7 +1,7 @@
 """Where retrieval loses the right brief: each stage's rank of it, per question and per stage.
 
 With `assistant eval --explain`, every answerable question is also ranked by each stage on its own
-(dense: the index model; keyword: BM25; routes: one multilingual vector per brief, used for
+(dense: the index model; keyword: BM25; routes: multilingual vectors of briefs, used for
 questions or briefs not in English; translated: the English briefs ranked by the question's English
 translation, for questions in another language) and by the fused ranking users get. The table says
 how often each stage alone puts an expected brief first and in the top 5, and, for the questions the

@@ -1,8 +1,9 @@
 """The index seams: what ingestion, retrieval and the library need from a vector index and a keyword
 search, and the registry of vector index backends.
 
-A vector index holds three things: chunk records (vector, text, metadata), one route per brief (a
-multilingual vector, for questions across languages) and the manifest (one `BriefRecord` per brief).
+A vector index holds three things: chunk records (vector, text, metadata), routes (multilingual
+vectors, for questions across languages: one for each brief's opening, and one per passage of a brief
+not in English; `route` ranks briefs by their best part) and the manifest (one `BriefRecord` per brief).
 Its rule is the same on every backend, and `tests/index_contract.py` checks it on each of them:
 
 - a write is `mark_pending` -> `write_chunks` (+ `write_routes`) -> `drop_other_versions` -> `commit`;
@@ -65,7 +66,12 @@ class VectorIndex(Protocol):
     # routes
     def route_model(self) -> str | None: ...
     def write_routes(
-        self, records: Sequence[BriefRecord], texts: Sequence[str], vectors: np.ndarray[Any, Any], model: str
+        self,
+        records: Sequence[BriefRecord],
+        texts: Sequence[str],
+        vectors: np.ndarray[Any, Any],
+        model: str,
+        parts: Sequence[int] | None = None,
     ) -> None: ...
     def route(
         self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None, *, language: str = "en"

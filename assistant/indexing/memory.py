@@ -23,12 +23,14 @@ from assistant.config import Settings
 from assistant.errors import EmbeddingMismatchError, StoreError
 from assistant.indexing.index import Hits, index_location
 from assistant.indexing.records import (
+    best_per_brief,
     chunk_metadata,
     committed_doc,
     matches,
     passage_from,
     route_id,
     route_metadata,
+    route_part,
     route_score,
 )
 from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
@@ -207,8 +209,14 @@ class MemoryIndex:
         return self._route_model
 
     def write_routes(
-        self, records: Sequence[BriefRecord], texts: Sequence[str], vectors: np.ndarray[Any, Any], model: str
+        self,
+        records: Sequence[BriefRecord],
+        texts: Sequence[str],
+        vectors: np.ndarray[Any, Any],
+        model: str,
+        parts: Sequence[int] | None = None,
     ) -> None:
+        parts = list(parts) if parts is not None else [0] * len(records)
         with self._lock:
             if self._route_model is None:
                 self._route_model = model
@@ -218,8 +226,8 @@ class MemoryIndex:
                     hint="rebuild the index: assistant ingest --rebuild corpus/",
                 )
             rows = _unit(np.asarray(vectors, dtype=np.float32))
-            for record, text, row in zip(records, texts, rows, strict=True):
-                self._routes[route_id(record)] = _Record(row, text, route_metadata(record))
+            for record, text, row, part in zip(records, texts, rows, parts, strict=True):
+                self._routes[route_id(record, part)] = _Record(row, text, route_metadata(record, part))
 
     def route(
         self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None, *, language: str = "en"
@@ -231,8 +239,10 @@ class MemoryIndex:
         scored = []
         for rid, similarity in _ranked(items, vector, len(items)):
             doc_id = rid.rsplit(":", 2)[0]
-            scored.append((doc_id, route_score(similarity, self.language_of(doc_id), language)))
-        return sorted(scored, key=lambda item: -item[1])[:n]
+            scored.append(
+                (doc_id, route_score(similarity, self.language_of(doc_id), language, route_part(rid)))
+            )
+        return best_per_brief(scored, n)
 
     def languages(self) -> set[str]:
         with self._lock:

@@ -1,11 +1,12 @@
 """The `chroma` vector index: the only module that reads and writes Chroma collections.
 
 Three collections: `brief_chunks` (one record per chunk: vector, text, citation metadata),
-`brief_routes` (one multilingual vector per brief) and `brief_manifest` (one record per brief: what
-was indexed from which file, with its content hash). The manifest lives in Chroma itself, so the same
-logic holds for an embedded folder and for a Chroma server. Connecting and error mapping are in
-`chroma_client.py`; the rule every backend keeps is in `index.py`. The module runs past 300 lines
-because it is one backend of the whole `VectorIndex` protocol, in the protocol's order.
+`brief_routes` (multilingual vectors: each brief's opening, each passage of a brief not in English)
+and `brief_manifest` (one record per brief: what was indexed from which file, with its content
+hash). The manifest lives in Chroma itself, so the same logic holds for an embedded folder and for a
+Chroma server. Connecting and error mapping are in `chroma_client.py`; the rule every backend keeps
+is in `index.py`. The module runs past 300 lines because it is one backend of the whole
+`VectorIndex` protocol, in the protocol's order.
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ from assistant.indexing.chroma_client import (
 )
 from assistant.indexing.index import index_location
 from assistant.indexing.records import (
+    best_per_brief,
     chunk_metadata,
     committed_doc,
     passage_from,
     route_id,
     route_metadata,
+    route_part,
     route_score,
 )
 from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
@@ -44,7 +47,7 @@ log = logging.getLogger(__name__)
 
 CHUNKS = "brief_chunks"
 MANIFEST = "brief_manifest"
-ROUTES = "brief_routes"  # one multilingual vector per brief, for questions across languages
+ROUTES = "brief_routes"  # multilingual vectors of briefs (see `route`), for questions across languages
 _GENERATION_ID = "~generation"
 _MANIFEST_VECTOR = [1.0]  # manifest records are looked up by id, never by vector
 _REFRESH_S = 1.0  # how stale another writer's commit may look to a reader (one manifest read a second)
@@ -186,7 +189,7 @@ class Store:
         if self._route_collection(create=False) is not None:
             self._routes.delete(where=where)
 
-    # -- routes: one multilingual vector per brief -------------------------------------------------
+    # -- routes: multilingual vectors of briefs (openings, and passages of briefs not in English) ---
     def _route_collection(self, *, create: bool, model: str = "", dimension: int = 0) -> Any:
         if self._routes is None:
             if self._names["routes"] in self._collection_names():
@@ -214,8 +217,14 @@ class Store:
         return None if collection is None else str((collection.metadata or {}).get("embedding_model"))
 
     def write_routes(
-        self, records: Sequence[BriefRecord], texts: Sequence[str], vectors: np.ndarray[Any, Any], model: str
+        self,
+        records: Sequence[BriefRecord],
+        texts: Sequence[str],
+        vectors: np.ndarray[Any, Any],
+        model: str,
+        parts: Sequence[int] | None = None,
     ) -> None:
+        parts = list(parts) if parts is not None else [0] * len(records)
         collection = self._route_collection(create=True, model=model, dimension=int(vectors.shape[1]))
         if (collection.metadata or {}).get("embedding_model") != model:
             raise EmbeddingMismatchError(
@@ -226,10 +235,12 @@ class Store:
         for i in range(0, len(records), self._batch):
             part = records[i : i + self._batch]
             collection.upsert(
-                ids=[route_id(r) for r in part],
+                ids=[route_id(r, n) for r, n in zip(part, parts[i : i + self._batch], strict=True)],
                 embeddings=vectors[i : i + self._batch],
                 documents=list(texts[i : i + self._batch]),
-                metadatas=[route_metadata(r) for r in part],
+                metadatas=[
+                    route_metadata(r, n) for r, n in zip(part, parts[i : i + self._batch], strict=True)
+                ],
             )
 
     def route(
@@ -241,20 +252,27 @@ class Store:
         committed = self.committed()
         if collection is None or not committed:
             return []
-        routes = int(collection.count())  # those of uncommitted versions must not crowd the rest out
-        got = collection.query(
-            query_embeddings=[vector],
-            n_results=min(routes, n + routes - len(committed) + _SPARE),
-            where=chroma_where(flt),
-            include=["distances"],
-        )
-        out = []
-        for rid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
-            doc_id = committed_doc(rid, committed)
-            if doc_id:
-                doc_language = self._doc_language.get(doc_id, "en")
-                out.append((doc_id, route_score(1.0 - float(dist), doc_language, language)))
-        return sorted(out, key=lambda item: -item[1])[:n]
+        routes = int(collection.count())
+        # Scores are similarities with offsets taken off, and a brief may have many parts (those of
+        # uncommitted versions too): rows are fetched by similarity until the n-th best brief scores
+        # at least the lowest similarity fetched, which no row left behind can beat.
+        wanted = min(routes, 4 * n + _SPARE)
+        while True:
+            got = collection.query(
+                query_embeddings=[vector], n_results=wanted, where=chroma_where(flt), include=["distances"]
+            )
+            out, lowest = [], 1.0
+            for rid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
+                similarity = 1.0 - float(dist)
+                lowest = min(lowest, similarity)
+                doc_id = committed_doc(rid, committed)
+                if doc_id:
+                    doc_language = self._doc_language.get(doc_id, "en")
+                    out.append((doc_id, route_score(similarity, doc_language, language, route_part(rid))))
+            best = best_per_brief(out, n)
+            if (len(best) >= n and best[-1][1] >= lowest) or wanted >= routes or len(got["ids"][0]) < wanted:
+                return best
+            wanted = min(routes, wanted * 4)
 
     def languages(self) -> set[str]:
         """Languages of the committed briefs."""

@@ -143,7 +143,7 @@ class Retriever:
         self, query: str, k: int, flt: SearchFilter | None = None, *, translation: str | None = None
     ) -> dict[str, list[str]]:
         """The briefs each stage ranks for `query`, best first: `dense` (the index model), `keyword`
-        (BM25), `routes` (one multilingual vector per brief; empty when not used), `translated` (the
+        (BM25), `routes` (multilingual vectors of briefs; empty when not used), `translated` (the
         English briefs as the translation ranks them; empty without one) and `fused` (what `search`
         returns). A brief's place in a stage is that of its best passage there."""
         lists = self._lists(query, max(self.candidates, k), flt, Timings())
