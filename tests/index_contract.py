@@ -294,9 +294,10 @@ class RoutesContract:
         # offset (and, for a Korean question, the same-language offset) taken off.
         write_all(index)
         records = [record(doc_id) for doc_id in BRIEFS]
-        near, close = [0.9, 0, (1 - 0.81) ** 0.5, 0], [0.88, (1 - 0.88**2) ** 0.5, 0, 0]
+        close = [0.88, (1 - 0.88**2) ** 0.5, 0, 0]
         openings = [close, [0, 1, 0, 0], [0, 0, 0, 1]]  # 901, 902, notes
-        parts = [near] * 40
+        # forty distinct vectors as close as `near` (Chroma's HNSW graph loses points among duplicates)
+        parts = [[0.9, 0, (0.19 - (i / 400) ** 2) ** 0.5, i / 400] for i in range(40)]
         index.write_routes(
             records + [records[2]] * 40,
             [r.title for r in records] + [f"part {i}" for i in range(1, 41)],
@@ -312,6 +313,39 @@ class RoutesContract:
         # first once the offsets are taken off: the backend must look past the parts to find it.
         korean = index.route(query, 1, language="ko")
         assert korean == [("901", pytest.approx(0.88, abs=1e-4))]
+
+    def test_passage_routes_are_searched_as_passages_and_rank_only_briefs_not_in_english(
+        self, index: VectorIndex
+    ) -> None:
+        # Every brief has a route part per passage; an English brief's part (here 901's, the closest
+        # of all) is found by the passage search, under its chunk's id, but does not rank its brief.
+        write_all(index)
+        records = [record(doc_id) for doc_id in BRIEFS]
+        openings = [[0, 0, 0, 1], [0.5, 0.75**0.5, 0, 0], [0, 0, 0, 1]]  # 901, 902, notes
+        passages = [[1, 0, 0, 0], [0.8, 0.6, 0, 0], [0.6, 0, 0.8, 0]]  # the first passage of each
+        index.write_routes(
+            records * 2,
+            [r.title for r in records] * 2,
+            np.asarray(openings + passages, dtype=np.float32),
+            "test/router",
+            [0, 0, 0, 1, 1, 1],
+        )
+        query = np.asarray([1, 0, 0, 0])
+        first = {doc_id: sorted(index.chunk_ids(doc_id))[0] for doc_id in BRIEFS}
+        # the n nearest of the briefs in the question's language, then the n nearest of the others
+        found = index.nearest_passages(query, 2, language="en")
+        assert [cid for cid, _ in found] == [first["901"], first["902"], first["notes"]]
+        assert [score for _, score in found] == pytest.approx([1.0, 0.8, 0.6], abs=1e-4)
+        assert [cid for cid, _ in index.nearest_passages(query, 1, language="ko")] == [
+            first["notes"],
+            first["901"],
+        ]
+        assert index.nearest_passages(query, 5, SearchFilter(doc_ids=("notes",))) == [
+            (first["notes"], pytest.approx(0.6, abs=1e-4))
+        ]
+        assert [doc for doc, _ in index.route(query, 3, language="en")] == ["notes", "902", "901"]
+        index.remove("901")
+        assert [cid for cid, _ in index.nearest_passages(query, 5)] == [first["902"], first["notes"]]
 
     def test_routes_of_uncommitted_or_removed_briefs_are_not_returned(self, index: VectorIndex) -> None:
         write(index, "901")

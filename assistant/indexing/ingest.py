@@ -106,7 +106,7 @@ class _Run:
         self.keyword, self.router, self.report = keyword, router, report
         self.signature = chunker_signature(settings.chunk_tokens, embedder.name)
         if router is not None:
-            self.signature += f":routes={router.name}+passages"  # `route_parts`
+            self.signature += f":routes={router.name}+all-passages"  # `route_parts`
         self.records = store.records()
         self.by_path = {r.path: r for r in self.records.values()}
         self.by_hash = {r.sha256: r for r in self.records.values() if r.sha256 and os.path.exists(r.path)}
@@ -288,14 +288,15 @@ def _names(batch: list[_Pending]) -> str:
 
 
 def route_parts(batch: list[_Pending]) -> tuple[list[BriefRecord], list[str], list[int]]:
-    """The route vectors to write for a group of briefs: (brief, text, part) of each.
+    """The multilingual vectors to write for a group of briefs: (brief, text, part) of each.
 
-    Part 0, for every brief, is its opening (`route_text`). A brief not in English also gets one part
-    per passage (part i for passage i - 1): the index model reads English only, so for an English
-    question the route is the one way into such a brief, and its opening alone misses a passage deep
-    in it (dev sets, English questions about Korean briefs: the right brief in the top 5 for 37 of 54
-    with openings only, 41 with the parts; Korean questions about Korean briefs, first 39 -> 47 of
-    51). It costs an e5 embedding per passage of such briefs at ingestion.
+    Part 0, for every brief, is its opening (`route_text`); part i >= 1 is the brief's passage of index
+    i - 1. A brief not in English ranks by its best part (the index model reads English only, so for
+    an English question the route is the one way into it, and its opening alone misses a passage deep
+    in it: dev sets, English questions about Korean briefs, the right brief in the top 5 for 37 of 54
+    with openings only, 41 with the parts). The passages of every brief also make a multilingual
+    passage search that English questions fuse with the index model's (`Retriever._lists`). It costs an
+    e5 embedding per passage at ingestion.
     """
     owners: list[BriefRecord] = []
     texts: list[str] = []
@@ -304,11 +305,10 @@ def route_parts(batch: list[_Pending]) -> tuple[list[BriefRecord], list[str], li
         owners.append(pending.record)
         texts.append(route_text(pending.chunks))
         parts.append(0)
-        if pending.record.language != "en":
-            for i, chunk in enumerate(pending.chunks, start=1):
-                owners.append(pending.record)
-                texts.append(chunk.text)
-                parts.append(i)
+        for chunk in pending.chunks:
+            owners.append(pending.record)
+            texts.append(chunk.text)
+            parts.append(chunk.index + 1)
     return owners, texts, parts
 
 

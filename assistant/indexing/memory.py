@@ -26,11 +26,13 @@ from assistant.indexing.records import (
     best_per_brief,
     chunk_metadata,
     committed_doc,
+    counts_as_brief_route,
     matches,
     passage_from,
     route_id,
     route_metadata,
     route_part,
+    route_passage,
     route_score,
 )
 from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
@@ -235,7 +237,11 @@ class MemoryIndex:
         committed = self.committed()
         with self._lock:
             items = [(rid, r) for rid, r in self._routes.items() if matches(flt, r.meta)]
-        items = [(rid, r) for rid, r in items if committed_doc(rid, committed)]
+        items = [
+            (rid, r)
+            for rid, r in items
+            if committed_doc(rid, committed) and counts_as_brief_route(r.meta["language"], route_part(rid))
+        ]
         scored = []
         for rid, similarity in _ranked(items, vector, len(items)):
             doc_id = rid.rsplit(":", 2)[0]
@@ -243,6 +249,22 @@ class MemoryIndex:
                 (doc_id, route_score(similarity, self.language_of(doc_id), language, route_part(rid)))
             )
         return best_per_brief(scored, n)
+
+    def nearest_passages(
+        self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None, *, language: str = "en"
+    ) -> Hits:
+        committed = self.committed()
+        with self._lock:
+            items = [
+                (rid, r)
+                for rid, r in self._routes.items()
+                if route_part(rid) and matches(flt, r.meta) and committed_doc(rid, committed)
+            ]
+        out: Hits = []
+        for same in (True, False):
+            side = [(rid, r) for rid, r in items if (r.meta["language"] == language) == same]
+            out.extend((route_passage(rid), similarity) for rid, similarity in _ranked(side, vector, n))
+        return out
 
     def languages(self) -> set[str]:
         with self._lock:

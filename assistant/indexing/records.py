@@ -38,13 +38,26 @@ PASSAGE_ROUTE_OFFSET = 0.02
 
 
 def route_id(record: BriefRecord, part: int = 0) -> str:
-    """Part 0 is the brief's opening; part i >= 1 its passage i - 1."""
+    """Part 0 is the brief's opening; part i >= 1 its passage of index i - 1."""
     return f"{record.doc_id}:{record.sha256[:12]}:route" + (str(part) if part else "")
 
 
 def route_part(rid: str) -> int:
     suffix = rid.rsplit(":", 1)[1]
     return int(suffix[len("route") :] or 0)
+
+
+def route_passage(rid: str) -> str:
+    """The chunk id of a passage's route (part i >= 1): the same brief, hash and index i - 1."""
+    prefix, suffix = rid.rsplit(":", 1)
+    return f"{prefix}:{int(suffix[len('route') :]) - 1:04d}"
+
+
+def counts_as_brief_route(doc_language: str, part: int) -> bool:
+    """Whether a route part ranks its brief (`route`): the opening of every brief, and the passages
+    of a brief not in English. An English brief's passage parts serve the multilingual passage search
+    (`nearest_passages`); for ranking English briefs the index model and keywords read their passages."""
+    return part == 0 or doc_language != "en"
 
 
 def route_score(similarity: float, doc_language: str, question_language: str, part: int = 0) -> float:
@@ -63,6 +76,7 @@ def best_per_brief(scored: list[tuple[str, float]], n: int) -> list[tuple[str, f
 
 
 def route_metadata(record: BriefRecord, part: int = 0) -> dict[str, str | int]:
+    """The brief's filterable fields and the part (0: the opening; `nearest_passages` reads the rest)."""
     return {
         "doc_id": record.doc_id,
         "brief_hash": record.sha256,

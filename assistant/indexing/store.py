@@ -35,10 +35,12 @@ from assistant.indexing.records import (
     best_per_brief,
     chunk_metadata,
     committed_doc,
+    counts_as_brief_route,
     passage_from,
     route_id,
     route_metadata,
     route_part,
+    route_passage,
     route_score,
 )
 from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
@@ -257,22 +259,55 @@ class Store:
         # uncommitted versions too): rows are fetched by similarity until the n-th best brief scores
         # at least the lowest similarity fetched, which no row left behind can beat.
         wanted = min(routes, 4 * n + _SPARE)
+        where = _and(chroma_where(flt), _BRIEF_ROUTES)
         while True:
             got = collection.query(
-                query_embeddings=[vector], n_results=wanted, where=chroma_where(flt), include=["distances"]
+                query_embeddings=[vector], n_results=wanted, where=where, include=["distances"]
             )
             out, lowest = [], 1.0
             for rid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
                 similarity = 1.0 - float(dist)
                 lowest = min(lowest, similarity)
                 doc_id = committed_doc(rid, committed)
-                if doc_id:
-                    doc_language = self._doc_language.get(doc_id, "en")
+                doc_language = self._doc_language.get(doc_id or "", "en")
+                if doc_id and counts_as_brief_route(doc_language, route_part(rid)):
                     out.append((doc_id, route_score(similarity, doc_language, language, route_part(rid))))
             best = best_per_brief(out, n)
             if (len(best) >= n and best[-1][1] >= lowest) or wanted >= routes or len(got["ids"][0]) < wanted:
                 return best
             wanted = min(routes, wanted * 4)
+
+    def nearest_passages(
+        self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None, *, language: str = "en"
+    ) -> list[tuple[str, float]]:
+        """Chunk ids and multilingual cosine similarities of the `n` passages nearest to a query vector
+        of the route model (the route parts i >= 1, `ingest.route_parts`) among the briefs in
+        `language`, then the `n` nearest among the other briefs: up to 2n, each side best first."""
+        collection = self._route_collection(create=False)
+        committed = self.committed()
+        if collection is None or not committed or n <= 0:
+            return []
+        routes = int(collection.count())
+        out: list[tuple[str, float]] = []
+        for side in ({"language": language}, {"language": {"$ne": language}}):
+            where = _and(chroma_where(flt), {"$and": [{"part": {"$gt": 0}}, side]})
+            wanted = min(routes, n + _SPARE)
+            while True:
+                got = collection.query(
+                    query_embeddings=[vector], n_results=wanted, where=where, include=["distances"]
+                )
+                ids = got["ids"][0]
+                hits = [
+                    (route_passage(rid), 1.0 - float(dist))
+                    for rid, dist in zip(ids, got["distances"][0], strict=True)
+                    if committed_doc(rid, committed)
+                ]
+                # rows of an interrupted write are skipped: fetch more until n are left or none remain
+                if len(hits) >= n or wanted >= routes or len(ids) < wanted:
+                    out.extend(hits[:n])
+                    break
+                wanted = min(routes, wanted * 4)
+        return out
 
     def languages(self) -> set[str]:
         """Languages of the committed briefs."""
@@ -382,6 +417,14 @@ class Store:
         """The hits of another index (chunk id, score) whose chunk is of its brief's committed version."""
         committed = self.committed()
         return [(cid, score) for cid, score in hits if committed_doc(cid, committed)]
+
+
+# The route rows that rank a brief (`records.counts_as_brief_route`), as a Chroma `where` clause.
+_BRIEF_ROUTES: dict[str, Any] = {"$or": [{"part": 0}, {"language": {"$ne": "en"}}]}
+
+
+def _and(first: dict[str, Any] | None, second: dict[str, Any]) -> dict[str, Any]:
+    return second if first is None else {"$and": [first, second]}
 
 
 def _record_from(document: str) -> BriefRecord:
