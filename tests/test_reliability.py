@@ -510,11 +510,11 @@ def test_a_near_duplicate_is_held_back_until_confirmed(tmp_path: Path, embedder:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 12 MB tmpfs (root can mount one; elsewhere the test is skipped, saying why)."""
+    """A 24 MB tmpfs (root can mount one; elsewhere the test is skipped, saying why)."""
     mount = tmp_path / "disk"
     mount.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mount)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], capture_output=True
     )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
