@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from assistant.indexing.records import chunk_id
 from assistant.models import Block, Brief, Chunk
 from assistant.reading.structure import HEADER_SECTION, OVERVIEW_SECTION
 
@@ -53,7 +54,7 @@ def chunk_brief(
     pieces = list(_pack(brief.blocks, count_tokens, budget))
     return [
         Chunk(
-            chunk_id=f"{brief.doc_id}:{brief_hash[:12]}:{i:04d}",
+            chunk_id=chunk_id(brief.doc_id, brief_hash, i),
             doc_id=brief.doc_id,
             index=i,
             text=text,

@@ -37,6 +37,11 @@ def committed_doc(record_id: str, committed: dict[str, str]) -> str | None:
 PASSAGE_ROUTE_OFFSET = 0.02
 
 
+def chunk_id(doc_id: str, digest: str, index: int) -> str:
+    """The id of a brief's chunk: `doc_id:hash:index` (the first 12 characters of the content hash)."""
+    return f"{doc_id}:{digest[:12]}:{index:04d}"
+
+
 def route_id(record: BriefRecord, part: int = 0) -> str:
     """Part 0 is the brief's opening; part i >= 1 its passage of index i - 1."""
     return f"{record.doc_id}:{record.sha256[:12]}:route" + (str(part) if part else "")
@@ -49,8 +54,8 @@ def route_part(rid: str) -> int:
 
 def route_passage(rid: str) -> str:
     """The chunk id of a passage's route (part i >= 1): the same brief, hash and index i - 1."""
-    prefix, suffix = rid.rsplit(":", 1)
-    return f"{prefix}:{int(suffix[len('route') :]) - 1:04d}"
+    doc_id, digest, _ = rid.rsplit(":", 2)
+    return chunk_id(doc_id, digest, route_part(rid) - 1)
 
 
 def counts_as_brief_route(doc_language: str, part: int) -> bool:
