@@ -220,6 +220,37 @@ def test_the_multilingual_route_is_paid_only_by_questions_that_need_it(mixed_lib
 
 
 @pytest.mark.shared
+def test_a_translation_is_searched_as_an_english_question_is(mixed_library: Library) -> None:
+    """A Korean question's English translation (given here, not made by the model) ranks the English
+    briefs as an English question does: with no close English passage, the multilingual model's
+    passage ranking joins the index model's and the keywords'; with a close one, it is skipped."""
+    retriever = mixed_library.assistant().retriever
+    far = retriever.explain(
+        "사이버물리시스템 시범 사업으로 어떤 것을 제안했나요?",
+        10,
+        translation="What did the cyberphysical system demonstration project propose?",
+    )
+    assert far["multilingual"][0] == "640" and far["fused"][0] == "640", far
+    assert all(mixed_library.store.language_of(d) == "en" for d in far["multilingual"]), far
+    close = retriever.explain(
+        SEED_QUESTION_KO,
+        10,
+        translation="What is the role of the US manufacturing innovation institutes?",
+    )
+    assert close["multilingual"] == [] and close["fused"][0] == "697", close
+    retriever.passage_weight = 0.0
+    try:
+        off = retriever.explain(
+            "사이버물리시스템 시범 사업으로 어떤 것을 제안했나요?",
+            10,
+            translation="What did the cyberphysical system demonstration project propose?",
+        )
+    finally:
+        retriever.passage_weight = 1.0
+    assert off["multilingual"] == [], off
+
+
+@pytest.mark.shared
 @pytest.mark.slow
 def test_korean_questions_search_english_briefs_through_a_translation(mixed_library: Library) -> None:
     """A Korean question is also put into English by the reader's model, and the English briefs are
