@@ -3,11 +3,11 @@
 With `assistant eval --explain`, every answerable question is also ranked by each stage on its own
 (dense: the index model; keyword: BM25; routes: multilingual vectors of briefs, used for
 questions or briefs not in English; multilingual: the multilingual model's nearest passages, for
-English questions; translated: the English briefs ranked by the question's English
-translation, for questions in another language) and by the fused ranking users get. The table says
-how often each stage alone puts an expected brief first and in the top 5, and, for the questions the
-fused ranking gets wrong, whether some stage had it first (fusion lost it) or none did (no stage
-found it).
+English questions and, among English briefs, for another language's translation; translated: the
+English briefs ranked by the question's English translation, for questions in another language) and
+by the fused ranking users get. The table says how often each stage alone puts an expected brief
+first and in the top 5, and, for the questions the fused ranking gets wrong, whether some stage had
+it first (fusion lost it) or none did (no stage found it).
 """
 
 from __future__ import annotations
