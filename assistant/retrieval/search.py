@@ -79,8 +79,9 @@ class _Lists:
     # side a question translated for searching is put first on (see `Retriever.search`).
     route_english: float = -1.0
     route_others: float = -1.0
-    # The multilingual model's nearest passages of any brief (an English question's only), with the
-    # same-language bonus taken off: a second dense ranking beside the index model's.
+    # The multilingual model's nearest passages of any brief (for English text only: a question or a
+    # translation, with no close English passage), with the same-language bonus taken off: a second
+    # dense ranking beside the index model's. Its e5 question vector is the route's too (cached).
     passages: list[tuple[str, float]] = field(default_factory=list)
 
 
