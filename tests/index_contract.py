@@ -355,6 +355,31 @@ class RoutesContract:
         index.remove("901")
         assert index.route(np.ones(DIMENSION), 5) == []
 
+    def test_a_reader_that_searched_routes_sees_briefs_committed_or_removed_later(
+        self, index: VectorIndex, reopen: Reopen
+    ) -> None:
+        # A backend may keep what it read of the routes (the Chroma store holds them in memory); what
+        # another writer commits or removes afterwards must still reach its next search.
+        write(index, "901")
+        index.write_routes(
+            [record("901")], ["River parks"], np.asarray([[1, 0, 0, 0]], np.float32), "test/router"
+        )
+        other = reopen()
+        query = np.asarray([0, 1, 0, 0], dtype=np.float32)
+        assert [doc for doc, _ in other.route(query, 5)] == ["901"]
+        write(index, "902", commit=False)
+        index.write_routes(
+            [record("902")], ["River ports"], np.asarray([[0, 1, 0, 0]], np.float32), "test/router"
+        )
+        other.invalidate()
+        assert [doc for doc, _ in other.route(query, 5)] == ["901"]  # written, not yet committed
+        index.commit([record("902")])
+        other.invalidate()
+        assert [doc for doc, _ in other.route(query, 5)] == ["902", "901"]
+        index.remove("902")
+        other.invalidate()
+        assert [doc for doc, _ in other.route(query, 5)] == ["901"]
+
     def test_routes_from_another_model_are_refused(self, index: VectorIndex) -> None:
         write_all(index)
         write_routes(index)

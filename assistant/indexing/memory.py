@@ -35,6 +35,7 @@ from assistant.indexing.records import (
     route_passage,
     route_score,
 )
+from assistant.indexing.route_matrix import unit_rows
 from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
 
 _SHARED: dict[tuple[str, str], MemoryIndex] = {}
@@ -138,7 +139,7 @@ class MemoryIndex:
 
     # -- chunks ------------------------------------------------------------------------------------
     def write_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray[Any, Any]) -> None:
-        rows = _unit(np.asarray(vectors, dtype=np.float32))
+        rows = unit_rows(np.asarray(vectors, dtype=np.float32))
         with self._lock:
             for chunk, row in zip(chunks, rows, strict=True):
                 self._chunks[chunk.chunk_id] = _Record(row, chunk.text, chunk_metadata(chunk))
@@ -227,7 +228,7 @@ class MemoryIndex:
                     f"the brief routes at {self.location} were built with {self._route_model}",
                     hint="rebuild the index: assistant ingest --rebuild corpus/",
                 )
-            rows = _unit(np.asarray(vectors, dtype=np.float32))
+            rows = unit_rows(np.asarray(vectors, dtype=np.float32))
             for record, text, row, part in zip(records, texts, rows, parts, strict=True):
                 self._routes[route_id(record, part)] = _Record(row, text, route_metadata(record, part))
 
@@ -276,18 +277,11 @@ class MemoryIndex:
         return record.language if record is not None and record.sha256 else "en"
 
 
-def _unit(rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    if rows.ndim != 2:
-        raise ValueError(f"vectors must be a matrix, got shape {rows.shape}")
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return rows / np.where(norms == 0, 1.0, norms)
-
-
 def _ranked(items: list[tuple[str, _Record]], vector: np.ndarray[Any, Any], n: int) -> Hits:
     """The `n` records most similar to `vector` (cosine), best first; ties keep the written order."""
     if not items or n <= 0:
         return []
-    query = _unit(np.asarray(vector, dtype=np.float32).reshape(1, -1))[0]
+    query = unit_rows(np.asarray(vector, dtype=np.float32).reshape(1, -1))[0]
     similarities = np.stack([r.vector for _, r in items]) @ query
     order = np.argsort(-similarities, kind="stable")[:n]
     return [(items[i][0], float(similarities[i])) for i in order]

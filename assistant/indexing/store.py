@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
@@ -32,17 +33,13 @@ from assistant.indexing.chroma_client import (
 )
 from assistant.indexing.index import index_location
 from assistant.indexing.records import (
-    best_per_brief,
     chunk_metadata,
     committed_doc,
-    counts_as_brief_route,
     passage_from,
     route_id,
     route_metadata,
-    route_part,
-    route_passage,
-    route_score,
 )
+from assistant.indexing.route_matrix import RouteMatrix
 from assistant.models import BriefRecord, Chunk, Passage, SearchFilter
 
 log = logging.getLogger(__name__)
@@ -71,6 +68,8 @@ class Store:
         self._client, self._explain = connect(settings, self.location, create=create)
         self._chunks, self._manifest = self._open_collections(create)
         self._routes: Any = None
+        self._matrix: tuple[str | None, RouteMatrix] | None = None  # (generation, committed route rows)
+        self._matrix_lock = threading.Lock()
         self._doc_language: dict[str, str] = {}
         self._languages: set[str] = set()
         self._committed: dict[str, str] = {}
@@ -113,7 +112,7 @@ class Store:
             except Exception as exc:  # noqa: BLE001 - chromadb raises different types per backend
                 log.debug("delete_collection %s: %s", name, exc)
         self._chunks, self._manifest = self._open_collections(create=True)
-        self._routes = None
+        self._routes, self._matrix = None, None
         self._committed, self._generation = {}, None
 
     # -- manifest ----------------------------------------------------------------------------------
@@ -245,37 +244,43 @@ class Store:
                 ],
             )
 
+    def _route_rows(self) -> RouteMatrix | None:
+        """The committed briefs' route rows in memory (`route_matrix.py`), read again when the manifest's
+        generation changes. Rows are read a group of briefs at a time, so that a writer deleting an
+        older version meanwhile cannot shift a page and hide rows."""
+        collection = self._route_collection(create=False)
+        committed = self.committed()
+        if collection is None or not committed:
+            return None
+        generation = self._generation
+        with self._matrix_lock:
+            if self._matrix is None or self._matrix[0] != generation:
+                ids: list[str] = []
+                vectors: list[Any] = []
+                metas: list[dict[str, Any]] = []
+                docs = sorted(committed)
+                for i in range(0, len(docs), _FETCH_BRIEFS):
+                    got = collection.get(
+                        where={"doc_id": {"$in": docs[i : i + _FETCH_BRIEFS]}},
+                        include=["embeddings", "metadatas"],
+                    )
+                    for rid, vector, meta in zip(
+                        got["ids"], got["embeddings"], got["metadatas"], strict=True
+                    ):
+                        if committed_doc(rid, committed):
+                            ids.append(rid)
+                            vectors.append(vector)
+                            metas.append(meta)
+                self._matrix = (generation, RouteMatrix(ids, np.asarray(vectors, dtype=np.float32), metas))
+            return self._matrix[1]
+
     def route(
         self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None, *, language: str = "en"
     ) -> list[tuple[str, float]]:
         """Briefs (doc ids) nearest to a multilingual query vector, by cosine similarity with the
         same-language bonus taken off (`records.SAME_LANGUAGE_OFFSET`)."""
-        collection = self._route_collection(create=False)
-        committed = self.committed()
-        if collection is None or not committed:
-            return []
-        routes = int(collection.count())
-        # Scores are similarities with offsets taken off, and a brief may have many parts (those of
-        # uncommitted versions too): rows are fetched by similarity until the n-th best brief scores
-        # at least the lowest similarity fetched, which no row left behind can beat.
-        wanted = min(routes, 4 * n + _SPARE)
-        where = _and(chroma_where(flt), _BRIEF_ROUTES)
-        while True:
-            got = collection.query(
-                query_embeddings=[vector], n_results=wanted, where=where, include=["distances"]
-            )
-            out, lowest = [], 1.0
-            for rid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
-                similarity = 1.0 - float(dist)
-                lowest = min(lowest, similarity)
-                doc_id = committed_doc(rid, committed)
-                doc_language = self._doc_language.get(doc_id or "", "en")
-                if doc_id and counts_as_brief_route(doc_language, route_part(rid)):
-                    out.append((doc_id, route_score(similarity, doc_language, language, route_part(rid))))
-            best = best_per_brief(out, n)
-            if (len(best) >= n and best[-1][1] >= lowest) or wanted >= routes or len(got["ids"][0]) < wanted:
-                return best
-            wanted = min(routes, wanted * 4)
+        rows = self._route_rows()
+        return [] if rows is None else rows.route(vector, n, flt, language=language)
 
     def nearest_passages(
         self, vector: np.ndarray[Any, Any], n: int, flt: SearchFilter | None = None, *, language: str = "en"
@@ -283,31 +288,8 @@ class Store:
         """Chunk ids and multilingual cosine similarities of the `n` passages nearest to a query vector
         of the route model (the route parts i >= 1, `ingest.route_parts`) among the briefs in
         `language`, then the `n` nearest among the other briefs: up to 2n, each side best first."""
-        collection = self._route_collection(create=False)
-        committed = self.committed()
-        if collection is None or not committed or n <= 0:
-            return []
-        routes = int(collection.count())
-        out: list[tuple[str, float]] = []
-        for side in ({"language": language}, {"language": {"$ne": language}}):
-            where = _and(chroma_where(flt), {"$and": [{"part": {"$gt": 0}}, side]})
-            wanted = min(routes, n + _SPARE)
-            while True:
-                got = collection.query(
-                    query_embeddings=[vector], n_results=wanted, where=where, include=["distances"]
-                )
-                ids = got["ids"][0]
-                hits = [
-                    (route_passage(rid), 1.0 - float(dist))
-                    for rid, dist in zip(ids, got["distances"][0], strict=True)
-                    if committed_doc(rid, committed)
-                ]
-                # rows of an interrupted write are skipped: fetch more until n are left or none remain
-                if len(hits) >= n or wanted >= routes or len(ids) < wanted:
-                    out.extend(hits[:n])
-                    break
-                wanted = min(routes, wanted * 4)
-        return out
+        rows = self._route_rows()
+        return [] if rows is None else rows.nearest_passages(vector, n, flt, language=language)
 
     def languages(self) -> set[str]:
         """Languages of the committed briefs."""
@@ -417,14 +399,6 @@ class Store:
         """The hits of another index (chunk id, score) whose chunk is of its brief's committed version."""
         committed = self.committed()
         return [(cid, score) for cid, score in hits if committed_doc(cid, committed)]
-
-
-# The route rows that rank a brief (`records.counts_as_brief_route`), as a Chroma `where` clause.
-_BRIEF_ROUTES: dict[str, Any] = {"$or": [{"part": 0}, {"language": {"$ne": "en"}}]}
-
-
-def _and(first: dict[str, Any] | None, second: dict[str, Any]) -> dict[str, Any]:
-    return second if first is None else {"$and": [first, second]}
 
 
 def _record_from(document: str) -> BriefRecord:
