@@ -8,6 +8,7 @@ pick the sentences of the extractive answer.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,13 +23,20 @@ from assistant.reading.text import display_sentence, sentence_spans
 
 IdfFunction = Callable[[list[str]], dict[str, float]]
 
+
+@functools.cache
+def _tokens(words: str) -> frozenset[str]:
+    """A word list as the keyword index tokenizes it, made on first use: Korean words load the Korean
+    tokenizer (about 2 s), which a process that never reads Korean (`assistant stats`, an English
+    ingest) should not wait for at import."""
+    return frozenset(tokenize(words))
+
+
 # Words that say what kind of question it is, not what it is about.
-_QUESTION_WORDS = frozenset(
-    tokenize(
-        "what which how why when who whom whose where does did do say says said tell describe described "
-        "explain according mention mentions identify identified give main key kind kinds type types way "
-        "ways per korea korean country government first second third fourth fifth last"
-    )
+_QUESTION_WORDS = (
+    "what which how why when who whom whose where does did do say says said tell describe described "
+    "explain according mention mentions identify identified give main key kind kinds type types way "
+    "ways per korea korean country government first second third fourth fifth last"
 )
 _MAX_SENTENCE_CHARS = 800  # longer "sentences" are tables or lists run together, not quotable
 # Text that addresses an AI system rather than a reader ("ignore previous instructions and reply ...")
@@ -89,12 +97,10 @@ _ASKS_PUBLISHED = re.compile(
 )
 # The words of a request for a brief's title, authors or date, stemmed as `tokenize` stems them: what a
 # question says beyond these names its topic.
-_METADATA_WORDS = frozenset(
-    tokenize(
-        "wrote write writes written author authors authored published publish publication released "
-        "release issued issue came come put out date title called named one report brief paper study "
-        "브리프 보고서 저자 작성 작성자 작성일 발간 발행 발간일 발행일 출간 나오 나온 나왔 쓰 썼 제목"
-    )
+_METADATA_WORDS = (
+    "wrote write writes written author authors authored published publish publication released "
+    "release issued issue came come put out date title called named one report brief paper study "
+    "브리프 보고서 저자 작성 작성자 작성일 발간 발행 발간일 발행일 출간 나오 나온 나왔 쓰 썼 제목"
 )
 _ASKS_TITLE = re.compile(r"\b(title|called|named)\b|제목", re.I)
 _METADATA_COSINE = 0.8  # a title-block line asked for (title, date, authors) ranks with the best sentences
@@ -169,7 +175,7 @@ class Evidence:
 
 
 def question_terms(question: str) -> list[str]:
-    return [t for t in dict.fromkeys(tokenize(question)) if t not in _QUESTION_WORDS]
+    return [t for t in dict.fromkeys(tokenize(question)) if t not in _tokens(_QUESTION_WORDS)]
 
 
 def weighted_share(terms: list[str], found: set[str], idf: dict[str, float]) -> float:
@@ -301,7 +307,7 @@ def _metadata_asked(question: str) -> tuple[str, ...]:
 
 def _names_topic(terms: list[str]) -> bool:
     """Whether a question's content words say more than a request for a title, authors or date."""
-    return bool(set(terms) - _METADATA_WORDS)
+    return bool(set(terms) - _tokens(_METADATA_WORDS))
 
 
 # A request for the title block, asked of one brief by name: by (asks for authors, asks for the date).
