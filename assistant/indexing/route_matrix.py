@@ -44,8 +44,8 @@ class RouteMatrix:
         rows = np.asarray(vectors, dtype=np.float32)
         self.vectors = unit_rows(rows.reshape(len(self.ids), -1) if len(self.ids) else rows.reshape(0, 1))
         self.docs = list(dict.fromkeys(str(m["doc_id"]) for m in metas))
-        code = {doc: i for i, doc in enumerate(self.docs)}
-        self.doc = np.array([code[str(m["doc_id"])] for m in metas], dtype=np.int64)
+        self._code = {doc: i for i, doc in enumerate(self.docs)}
+        self.doc = np.array([self._code[str(m["doc_id"])] for m in metas], dtype=np.int64)
         self.part = np.array([int(m["part"]) for m in metas], dtype=np.int64)
         self.language = np.array([str(m["language"]) for m in metas], dtype=object)
         self.day = np.array([int(m["date_key"]) for m in metas], dtype=np.int64)
@@ -62,8 +62,7 @@ class RouteMatrix:
         if flt is None or flt.empty:
             return keep
         if flt.doc_ids:
-            wanted = [i for i, doc in enumerate(self.docs) if doc in set(flt.doc_ids)]
-            keep &= np.isin(self.doc, wanted)
+            keep &= np.isin(self.doc, [self._code[doc] for doc in flt.doc_ids if doc in self._code])
         if flt.date_from:
             keep &= self.day >= date_key(flt.date_from)
         if flt.date_to:
