@@ -104,7 +104,9 @@ class Settings(BaseSettings):
         description="a refused question that asks two things ('..., and what ...?', '... about A and "
         "about B?', '...이고, ...은 무엇인가?') is split: the first part is asked within the briefs found "
         "for the whole, the second as its follow-up, and the question is answered only if both are "
-        "(one or two readings more, only on that path); off: such a question is refused at once",
+        "(one or two readings more, only on that path); when its parts set different filters ('...(KEI "
+        "study), and what did vol.717 develop?'), each part is also searched with its own, and its best "
+        "brief joins the whole question's ranking; off: neither",
     )
     render_across_languages: bool = Field(
         False,

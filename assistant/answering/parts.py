@@ -33,6 +33,12 @@ _KO_QUESTION = re.compile(r"몇|무엇|뭐|어떤|어떻게|어느|언제|어디
 _KO_JOINT = re.compile(r"(?<=[가-힣])(?P<end>으며|이며|이고|고|며)(?P<note>\s*\([^)]*\))?\s*,?\s+")
 _KO_TOPIC = re.compile(r"^(.{2,40}?(?:은|는))\s")
 MIN_PART_WORDS = 3  # a part shorter than this is a fragment ("and when?"), not a question
+# Words by which a part points back to what the question named ("…, and when was it published?").
+_EN_BACK = re.compile(r"\b(?:it|its|this|that|these|those|they|their|them)\b", re.IGNORECASE)
+_KO_BACK = re.compile(r"(?:^|\s)(?:그|이|해당|같은|그것|이것|거기)(?=\s)")
+_EN_FUNCTION_WORDS = "a|an|the|in|of|on|for|to|and|or|per|by|with|at|from|as|be|been"
+_EN_PLAIN = frozenset(f"{_EN_QUESTION_WORDS}|{_EN_FUNCTION_WORDS}".split("|"))
+MIN_NAMING_WORDS = 3  # words beyond question and function words that a part needs to stand alone
 
 
 def question_parts(question: str, language: str) -> list[str]:
@@ -42,6 +48,20 @@ def question_parts(question: str, language: str) -> list[str]:
     if len(parts) != 2 or any(len(p.split()) < MIN_PART_WORDS for p in parts):
         return []
     return parts
+
+
+def stands_alone(part: str, language: str) -> bool:
+    """Whether a part names what it asks about by itself: it does not point back to something the
+    question names elsewhere ("…, and when was it published?", "그 보고서는 …") and holds at least
+    `MIN_NAMING_WORDS` words besides question and function words ("In which year?" does not). A word
+    like "that" also joins clauses: a part wrongly taken to lean on the rest is only searched as the
+    whole question is."""
+    if (_KO_BACK if language == "ko" else _EN_BACK).search(part):
+        return False
+    words = re.findall(r"\w+", part.lower())
+    if language == "ko":
+        return sum(1 for w in words if len(w) > 1 and not _KO_QUESTION.search(w)) >= MIN_NAMING_WORDS
+    return sum(1 for w in words if w not in _EN_PLAIN) >= MIN_NAMING_WORDS
 
 
 def _english_parts(text: str) -> list[str]:

