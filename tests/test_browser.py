@@ -534,7 +534,7 @@ def test_two_people_upload_one_name_at_once_and_both_briefs_are_kept(
         folder = tmp_path / f"person{n}"
         folder.mkdir()
         (folder / "brief.txt").write_text(
-            _brief_text(960, title, topic, 160 if n == 0 else 3), encoding="utf-8"
+            _brief_text(960, title, topic, 60 if n == 0 else 3), encoding="utf-8"
         )
         files.append(folder / "brief.txt")
     try:
@@ -582,7 +582,7 @@ def test_an_upload_killed_mid_write_is_pending_then_finished_on_restart(
     shutil.copytree(briefs_index.store_dir, tmp_path / "store")
     upload = tmp_path / "upload" / "harbour.txt"
     upload.parent.mkdir()
-    upload.write_text(_brief_text(977, "Harbour dredging", "harbour", 200), encoding="utf-8")
+    upload.write_text(_brief_text(977, "Harbour dredging", "harbour", 60), encoding="utf-8")
     log = tmp_path / "server.log"
     process, url = start_app(tmp_path / "store", tmp_path / "data", log=log)
     try:
