@@ -56,6 +56,9 @@ def test_find_date(line: str, iso: str | None) -> None:
         "파일첨부 brief586.eng.pdf",
         "Policy Briefs contain useful information on territorial planning policies and national strategies.",
         "HIT 725",
+        "본문으로 바로가기 주메뉴 바로가기",  # two skip links on one line
+        "home Publications",  # a breadcrumb
+        "발간물",
     ],
 )
 def test_page_chrome_is_recognised(line: str) -> None:
@@ -68,6 +71,8 @@ def test_page_chrome_is_recognised(line: str) -> None:
         "Policy proposals",
         "(Current issue) Increasingly fierce global competition ...",
         "1. Ensure active discussions among national committees",
+        "Home ownership among young households",
+        "Publications on shrinking cities grew after 2015",
     ],
 )
 def test_brief_text_is_not_chrome(line: str) -> None:
@@ -113,3 +118,12 @@ def test_language(text: str, language: str) -> None:
 )
 def test_metadata_only_lines(line: str, expected: bool) -> None:
     assert meta.is_metadata_line(line) is expected
+
+
+def test_a_labelled_title_counts_only_among_the_first_lines() -> None:
+    assert meta.title_line("TITLE Urban water management") == "Urban water management"
+    assert meta.title_line("Title Analysis of the Urban Regeneration New Deal", early=True) == (
+        "Analysis of the Urban Regeneration New Deal"
+    )
+    assert meta.title_line("Title Analysis of the Urban Regeneration New Deal") is None  # in a body: text
+    assert meta.title_line("Title deeds were rarely registered", early=True) is None  # not a title's form

@@ -52,12 +52,20 @@ _MONTH_DAY_YEAR = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})\b")
 _DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})\b")
 
 _TITLE_LINE = re.compile(r"^\s*(?:TITLE|제목)\s*[:：]?\s+(?P<title>\S.*)$")
+# "Title Analysis of …": a page's labelled title, taken only among the first lines (in a body, "Title
+# deeds …" is text).
+_TITLE_LABEL = re.compile(r"^\s*Title\s*[:：]?\s+(?P<title>[A-Z0-9“\"'(\uac00-\ud7a3].*)$")
 _HEADER_LINE = re.compile(r"^\s*Volume\s+vol\.?\s*\d+.*$", re.IGNORECASE)
 _HIT = re.compile(r"\s*(?:\bHIT|조회수?)\s*[:：]?\s*[\d,]+\s*$")
 
 # Page chrome of the KRIHS site (English and Korean pages): navigation, boilerplate, attachments.
 _CHROME = (
-    re.compile(r"^\s*[•·∙●▪]?\s*(home|what'?s new|policy briefs|홈|정책브리프|국토정책\s*brief)\s*$", re.I),
+    # navigation: a section's name alone, or after "home" as a breadcrumb ("home Publications")
+    re.compile(
+        r"^\s*[•·∙●▪]?\s*(?:(?:home|홈)\s*[>›/]?\s*)?"
+        r"(home|what'?s new|policy briefs|publications?|홈|정책브리프|발간물|간행물|국토정책\s*brief)\s*$",
+        re.I,
+    ),
     re.compile(r"^\s*policy briefs contain useful information", re.IGNORECASE),
     re.compile(r"^\s*(brief view|목록|list|print|인쇄|top|다음글|이전글|next|prev(ious)?)\s*$", re.I),
     re.compile(
@@ -65,7 +73,9 @@ _CHROME = (
     ),
     re.compile(r"^\s*(HIT|조회수?)\s*[:：]?\s*[\d,]+\s*$", re.IGNORECASE),
     # skip links and share bars of saved web pages ("본문으로 바로가기", "contents go")
-    re.compile(r"^\s*(본문|주\s*메뉴|메뉴|contents?|main content)\s*(으로|로)?\s*(바로\s*가기|go)\s*$", re.I),
+    re.compile(
+        r"^(?:\s*(본문|주\s*메뉴|메뉴|contents?|main content)\s*(으로|로)?\s*(바로\s*가기|go))+\s*$", re.I
+    ),
     re.compile(r"^\s*(skip to (main )?content|sitemap|site map|facebook twitter print|공유하기)\s*$", re.I),
 )
 
@@ -127,9 +137,10 @@ def find_date(line: str) -> str | None:
     return None
 
 
-def title_line(line: str) -> str | None:
-    """The text of a page's `TITLE ...` line (often truncated by the site), or None."""
-    match = _TITLE_LINE.match(line)
+def title_line(line: str, *, early: bool = False) -> str | None:
+    """The text of a page's `TITLE ...` line (often truncated by the site), or None; with `early` (a line
+    among the first of the page), a `Title ...` label too."""
+    match = _TITLE_LINE.match(line) or (_TITLE_LABEL.match(line) if early else None)
     return match.group("title").strip() if match else None
 
 

@@ -55,7 +55,7 @@ def assemble(lines: list[Line], *, source: str, stem: str, pages: int | None = N
         text = line.text
         if meta.is_chrome(text):
             continue
-        if title_hint is None and (hint := meta.title_line(text)):
+        if title_hint is None and (hint := meta.title_line(text, early=i < _HEADER_ZONE)):
             title_hint = hint
             continue
         if header_text is None and (header := meta.header_line(text)):
