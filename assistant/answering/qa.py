@@ -48,8 +48,8 @@ MIN_KEPT_SHARE = 0.5  # below this share of verified sentences, a generated answ
 _NEAREST_DEPTH = 20  # passages searched for the nearest briefs a refusal names
 _JUDGED_DEPTH = 20  # passages an answer's retrieval ranks, so that the judge sees several briefs
 # A two-part question whose parts are searched apart (`Assistant._with_parts`) keeps its own first
-# briefs before the parts' best: the judge weighs the first `MAX_BRIEFS` (3) briefs.
-_WHOLE_FIRST = 3
+# briefs, those the judge weighs, before the parts' best.
+_WHOLE_FIRST = MAX_BRIEFS
 
 
 @dataclass
@@ -162,7 +162,7 @@ class Assistant:
         A volume the question names that is not in the index ("제2호" of another series, "vol.999")
         restricts nothing: the whole index is searched, and a refusal says the volume is not indexed.
         """
-        read = filter_from_question(question) if read_filters else SearchFilter()
+        asked = read = filter_from_question(question) if read_filters else SearchFilter()
         unknown: tuple[str, ...] = ()
         if read.doc_ids:
             known = self.retriever.store.committed()
@@ -179,7 +179,7 @@ class Assistant:
             question, k or self.top_k, effective, timings, translation=translation
         )
         if read_filters and split and self.split_questions:
-            passages, effective = self._with_parts(question, passages, flt, effective, k, timings)
+            passages, effective = self._with_parts(question, asked, passages, flt, effective, k, timings)
         timings.extra["other_ms"] = max(0.0, (time.perf_counter() - start) * 1000 - timings.total_ms)
         found = Retrieval(question, passages, effective, timings, unknown=unknown)
         found.translation = translation or ""
@@ -188,33 +188,35 @@ class Assistant:
     def _with_parts(
         self,
         question: str,
+        whole: SearchFilter,
         passages: list[Passage],
         flt: SearchFilter | None,
         effective: SearchFilter,
         k: int | None,
         timings: Timings,
     ) -> tuple[list[Passage], SearchFilter]:
-        """A question that asks two things (`parts.question_parts`) whose parts set different filters:
-        "…(KEI study), and what did vol.717 develop?" names vol.717 in its second part only, yet the
-        whole question's filter would keep every other brief out. Each part is then also searched on
-        its own, with the filters its own words set (one that does not stand alone, "…, and when was
-        it published?" or "In which year …?", keeps the whole question's: `parts.stands_alone`), and
-        each part's best brief joins the whole question's ranking after its first `_WHOLE_FIRST`
-        briefs (`search.with_briefs`). When that brings a brief the whole question's search did not
-        find, the filter read from the whole question no longer describes the passages: only the
-        caller's remains. Parts that set the same filters are not searched apart: on the dev and
-        blind sets that moved no right brief into the top 5 and put briefs found for a fragment
-        ("…, and how big were they?") among them."""
+        """A question that asks two things (`parts.question_parts`) whose parts set other filters than
+        `whole`, those its own words set: "…(KEI study), and what did vol.717 develop?" names vol.717
+        in its second part only, yet the whole question's filter would keep every other brief out.
+        Each part is then also searched with the filters its own words set (one that does not stand
+        alone, "…, and when was it published?" or "In which year …?", keeps the whole question's:
+        `parts.stands_alone`), and each part's best brief joins the whole question's ranking after
+        its first `_WHOLE_FIRST` briefs (`search.with_briefs`). When that brings a brief the whole
+        question's search did not find, the filter read from the whole question no longer describes
+        the passages: only the caller's remains. Parts that set the same filters are not searched
+        apart: on the dev and blind sets that moved no right brief into the top 5 and put briefs
+        found for a fragment ("…, and how big were they?") among them."""
         language = question_language(question)
         pieces = question_parts(question, language)
-        whole = filter_from_question(question)
+        if len(pieces) < 2:
+            return passages, effective
         own = [filter_from_question(piece) for piece in pieces]
         # "…vol.697 …, and how has this affected the regions?": the second part is about vol.697 too.
         own = [
             whole if read.empty and not stands_alone(piece, language) else read
             for piece, read in zip(pieces, own, strict=True)
         ]
-        if len(pieces) < 2 or all(read == whole for read in own):
+        if all(read == whole for read in own):
             return passages, effective
         start = time.perf_counter()
         base = flt or SearchFilter()
