@@ -173,6 +173,37 @@ def test_brief_without_volume_keeps_file_stem(tmp_path: Path) -> None:
     assert {b.section for b in brief.blocks} >= {"Overview", "Policy proposals"}
 
 
+def test_a_saved_page_s_title_is_its_longest_repeated_line_not_its_site_name(tmp_path: Path) -> None:
+    """A site's name shown as its logo and heading repeats too; the title is the longer line that the
+    page shows both alone and inside a longer header line (fictional page, a real page's layout)."""
+    path = tmp_path / "saved page.txt"
+    path.write_text(
+        "Example Policy Institute\n\nExample Policy Institute\n\nSITEMAP\n\n"
+        "FOCUS River Parks for Cooler Summer Cities in Three Regions June 2, 2024\n\nFOCUS\n\n"
+        "River Parks for Cooler Summer Cities in Three Regions\n\nJune 2, 2024\n\n"
+        "Rivers cool the streets around them. Parks along them extend that effect.\n",
+        encoding="utf-8",
+    )
+    brief = read_brief(path, max_bytes=MAX)
+    assert brief.title == "River Parks for Cooler Summer Cities in Three Regions"
+
+
+def test_a_repeated_site_description_is_not_a_title(tmp_path: Path) -> None:
+    """A sentence repeated in a page's header (a site's blurb) is not its title; the title inside a
+    series label ("[국토정책 Brief …] <title>", then <title> alone) is (fictional page)."""
+    path = tmp_path / "webzine.txt"
+    blurb = "웹진의 최근 소식과 다양한 콘텐츠를 만나보실 수 있습니다."
+    path.write_text(
+        f"Web Zine\n\n{blurb}\n\nNEWS\n\n{blurb}\n\n뉴스\n\n"
+        "[국토정책 Brief 5월 2주] 하천변 공원과 도시 열섬: 현황과 과제\n2024-05-13\n\n"
+        "하천변 공원과 도시 열섬: 현황과 과제\n\n1> 하천변 공원은 도시 열섬을 줄인다.\n",
+        encoding="utf-8",
+    )
+    brief = read_brief(path, max_bytes=MAX)
+    assert brief.title == "하천변 공원과 도시 열섬: 현황과 과제"
+    assert brief.date == "2024-05-13"
+
+
 def test_korean_page_format(tmp_path: Path) -> None:
     """A Korean brief page (fictional content, real layout markers)."""
     path = tmp_path / "ko.txt"

@@ -16,7 +16,7 @@ from assistant.indexing.records import chunk_id
 from assistant.models import Block, Brief, Chunk
 from assistant.reading.structure import HEADER_SECTION, OVERVIEW_SECTION
 
-CHUNKER_VERSION = "3"  # a brief read differently re-chunks it (3: more page chrome, labelled titles)
+CHUNKER_VERSION = "4"  # a brief read differently re-chunks it (4: titles repeated within header lines)
 TokenCounter = Callable[[str], int]
 
 _SEPARATORS = ["\n", ". ", "? ", "! ", "다. ", "。", "; ", ", ", " ", ""]

@@ -104,18 +104,31 @@ def assemble(lines: list[Line], *, source: str, stem: str, pages: int | None = N
     )
 
 
-def _repeated_line(body: list[Line], first: int, window: int = 12) -> int | None:
-    """The first of the opening lines that the page repeats (a title), if any: at least three words."""
+def _repeated_line(body: list[Line], first: int, window: int = _HEADER_ZONE) -> int | None:
+    """The opening line that the page repeats as its title, if any: at least three words, not a
+    sentence (a site's description repeated in its header and footer ends like one).
+
+    A saved page shows its title twice: alone, and as the page's title or within a longer header line
+    ("[국토정책 Brief 10월 4주] <title>", "KDI FOCUS <title> June 20, 2024"). Its site's name or section
+    may repeat too ("KDI - Korea Development Institute" as logo and heading, "Policy Research
+    Reports" after its breadcrumb); of the lines repeated either way, the longest is the title."""
     seen: dict[str, int] = {}
+    found: list[int] = []
     for i in range(first, min(first + window, len(body))):
         text = body[i].text.strip()
         key = _norm(text)
-        if len(text.split()) < 3 or len(text) > 200 or _BULLET.match(text):
+        if len(text.split()) < 3 or len(text) > 200 or _BULLET.match(text) or _SENTENCE_END.search(text):
             continue
         if key in seen:
-            return seen[key]
-        seen[key] = i
-    return None
+            found.append(seen[key])
+        elif any(key in earlier for earlier in seen):
+            found.append(i)
+        seen.setdefault(key, i)
+    return max(found, key=lambda i: (len(body[i].text.split()), -i), default=None)
+
+
+# A line ending like a sentence ("… 만나보실 수 있습니다.", "… this page."), not like a title.
+_SENTENCE_END = re.compile(r"[.!。]\s*$")
 
 
 def _published(date: str | None) -> str | None:
