@@ -25,6 +25,8 @@ _BULLET = re.compile(
 )
 # Bullets drawn with private-use glyphs (from the site's fonts) render as boxes anywhere else.
 _PUA_BULLET = re.compile(r"^[" + _PUA + r"]\s*", re.MULTILINE)
+# A line ending like a sentence ("… 만나보실 수 있습니다.", "… this page."), not like a title.
+_SENTENCE_END = re.compile(r"[.!。]\s*$")
 _NOTE = re.compile(r"^(?:\*+\s*\d*\)|※)")
 _LABEL = re.compile(r"^\(\s*(?P<label>[^()]{2,80}?)\s*\)\s*")
 _KNOWN_HEADING = re.compile(
@@ -125,10 +127,6 @@ def _repeated_line(body: list[Line], first: int, window: int = _HEADER_ZONE) -> 
             found.append(i)
         seen.setdefault(key, i)
     return max(found, key=lambda i: (len(body[i].text.split()), -i), default=None)
-
-
-# A line ending like a sentence ("… 만나보실 수 있습니다.", "… this page."), not like a title.
-_SENTENCE_END = re.compile(r"[.!。]\s*$")
 
 
 def _published(date: str | None) -> str | None:
