@@ -341,16 +341,10 @@ def with_briefs(passages: list[Passage], others: list[list[Passage]], keep: int,
     source: dict[str, list[Passage]] = {}
     orders: list[list[str]] = []
     for ranking in (passages, *others):
-        order: list[str] = []
-        owned: set[str] = set()
-        for passage in ranking:
-            if passage.doc_id not in source:
-                source[passage.doc_id] = []
-                owned.add(passage.doc_id)
-            if passage.doc_id in owned:
-                source[passage.doc_id].append(passage)
-            if passage.doc_id not in order:
-                order.append(passage.doc_id)
+        order = list(dict.fromkeys(p.doc_id for p in ranking))
+        for doc in order:
+            if doc not in source:
+                source[doc] = [p for p in ranking if p.doc_id == doc]
         orders.append(order)
     whole, rest = orders[0], orders[1:]
     merged = list(whole[:keep])
