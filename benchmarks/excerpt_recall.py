@@ -3,8 +3,8 @@
 The reader judges a brief by its excerpt, the brief's best sentences by the evidence ranking
 (`policy.BriefCase.excerpt`). When the answering sentence is not among them, the reader says NO to a
 brief that does answer. For every answerable question of some test sets that quotes its evidence and
-is not a later turn of a conversation, this retrieves and weighs as `ask` does and counts, for the
-expected brief (when it is among the briefs the judge weighs), where the evidence stands:
+is not a later turn of a conversation, this retrieves and weighs as `ask` does (`Assistant.candidates`,
+without the reader) and counts, for the expected brief, where the evidence stands:
 
 - `excerpt`: in the excerpt the reader is shown;
 - `candidates`: among the brief's candidate sentences, ranked below the excerpt;
@@ -35,11 +35,9 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from assistant.answering.policy import brief_cases
 from assistant.config import Settings
 from assistant.evaluation.testset import load_testset
 from assistant.library import Library
-from assistant.reading.text import question_language
 
 SHARED_WORDS = 0.6
 PLACES = ("excerpt", "candidates", "absent", "not weighed")
@@ -47,6 +45,11 @@ PLACES = ("excerpt", "candidates", "absent", "not weighed")
 
 def _words(text: str) -> set[str]:
     return set(re.sub(r"\W+", " ", text).lower().split())
+
+
+def _holds(wanted: set[str], text: str) -> bool:
+    """Whether `text` holds more than `SHARED_WORDS` of the evidence's words."""
+    return len(wanted & _words(text)) > SHARED_WORDS * len(wanted)
 
 
 def measure(store: Path, sets: list[Path]) -> dict[str, Counter[str]]:
@@ -59,22 +62,14 @@ def measure(store: Path, sets: list[Path]) -> dict[str, Counter[str]]:
             for case in cases:
                 if not case.expected or not case.evidence or case.extra.get("conversation") is not None:
                     continue
-                retrieval = assistant.retrieve(assistant.clean(case.question), k=20)
-                passages, evidence, _ = assistant.weigh(retrieval.question, retrieval)
-                weighed = brief_cases(
-                    retrieval.question, question_language(case.question), passages, evidence, assistant.idf
-                )
+                weighed = assistant.candidates(case.question, read=False)
                 wanted = _words(case.evidence)
-
-                def holds(text: str, wanted: set[str] = wanted) -> bool:
-                    return len(wanted & _words(text)) > SHARED_WORDS * len(wanted)
-
                 mine = next((c for c in weighed if c.doc_id in case.expected), None)
                 if mine is None:
                     place = "not weighed"
-                elif holds(mine.excerpt.text):
+                elif _holds(wanted, mine.excerpt.text):
                     place = "excerpt"
-                elif any(holds(c.text) for c in mine.candidates):
+                elif any(_holds(wanted, c.text) for c in mine.candidates):
                     place = "candidates"
                 else:
                     place = "absent"

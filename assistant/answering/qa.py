@@ -319,13 +319,13 @@ class Assistant:
         passages, evidence, _ = self.weigh(question, retrieval)
         return self.judge.margin(question, question_language(question), passages, evidence)
 
-    def candidates(self, question: str, *, reads: int | None = None) -> list[BriefCase]:
+    def candidates(self, question: str, *, reads: int | None = None, read: bool = True) -> list[BriefCase]:
         """The briefs the judge weighs for a question, with their features (the policy is fitted on
-        these, the `reads` likeliest read; see `Judge.cases`)."""
+        these, the `reads` likeliest read; see `Judge.cases`); without `read`, the reader is not asked."""
         retrieval = self.retrieve(self.clean(question), k=max(self.top_k, _JUDGED_DEPTH))
         passages, evidence, _ = self.weigh(retrieval.question, retrieval)
         language = question_language(question)
-        return self.judge.cases(retrieval.question, language, passages, evidence, reads=reads)
+        return self.judge.cases(retrieval.question, language, passages, evidence, read=read, reads=reads)
 
     # -- answering ---------------------------------------------------------------------------------
     def ask(
