@@ -172,9 +172,9 @@ def with_reader(
     ("Introduce conditional licences ...") answers something else (`typed_grounding`)."""
     features = dict(case.features)
     if probability is not None:
-        features["reader"] = _logit(probability)
+        features["reader"] = log_odds(probability)
     if extraction is not None:
-        features["extract"] = _logit(1.0 - extraction.not_stated)
+        features["extract"] = log_odds(1.0 - extraction.not_stated)
         features["grounded"] = typed_grounding(question, extraction)
     return replace(case, features=features)
 
@@ -186,7 +186,8 @@ def typed_grounding(question: str, extraction: Extraction) -> float:
     return 0.0 if figure or year else extraction.grounded
 
 
-def _logit(probability: float) -> float:
+def log_odds(probability: float) -> float:
+    """A probability as the policy weighs it: log-odds, clipped to +-`_LOGIT_LIMIT`."""
     return _clip(math.log(max(probability, 1e-6) / max(1 - probability, 1e-6)))
 
 

@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.answering.prompts import Prompt, load_prompt
@@ -156,17 +157,25 @@ class PromptedReader:
         first_token: Callable[[Sequence[Message]], list[TokenChoice]],
         write: Callable[[Sequence[Message], int, str], str],
         write_scored: Callable[[Sequence[Message], int], tuple[str, list[TokenChoice]]],
+        prompts: Path | None = None,
     ) -> None:
+        """`prompts`: a folder whose templates replace the package's of the same name (to try other
+        wording, as `benchmarks.reader_probe` does); the package's are used for the rest."""
         self.name = name
         self._first_token = first_token  # messages -> top first tokens of the reply
         self._write = write  # (messages, max_tokens, start of the reply) -> text
         self._write_scored = write_scored  # (messages, max_tokens) -> text, its first token's choices
-        self._answers: Prompt = load_prompt("reader-answers")
-        self._extract: Prompt = load_prompt("reader-extract")
-        self._supports: Prompt = load_prompt("reader-supports")
-        self._render: Prompt = load_prompt("render")
-        self._translate: Prompt = load_prompt("translate")
-        self._follow_up: Prompt = load_prompt("follow-up")
+
+        def template(name: str) -> Prompt:
+            found = prompts is not None and (prompts / f"{name}.txt").is_file()
+            return load_prompt(name, prompts if found else None)
+
+        self._answers: Prompt = template("reader-answers")
+        self._extract: Prompt = template("reader-extract")
+        self._supports: Prompt = template("reader-supports")
+        self._render: Prompt = template("render")
+        self._translate: Prompt = template("translate")
+        self._follow_up: Prompt = template("follow-up")
 
     def answers(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
         # The question comes before the excerpt in the prompt, so every excerpt after the first
@@ -257,9 +266,10 @@ def whole_sentences(line: str) -> str:
     return line[: ends[-1]] if ends else line.rstrip(",;: ") + " …"
 
 
-def local_reader(model: LocalModel | Callable[[], LocalModel]) -> PromptedReader:
+def local_reader(model: LocalModel | Callable[[], LocalModel], prompts: Path | None = None) -> PromptedReader:
     """The reader over the local GGUF model (first-token log-probabilities from llama.cpp); given a
-    function, the model is loaded when the reader is first asked (a retrieval-only run never is)."""
+    function, the model is loaded when the reader is first asked (a retrieval-only run never is).
+    `prompts`: see `PromptedReader`."""
     get = model if callable(model) else (lambda: model)
 
     def first_token(messages: Sequence[Message]) -> list[TokenChoice]:
@@ -271,7 +281,7 @@ def local_reader(model: LocalModel | Callable[[], LocalModel]) -> PromptedReader
     def write_scored(messages: Sequence[Message], max_tokens: int) -> tuple[str, list[TokenChoice]]:
         return get().complete_scored(chat_prompt(messages), max_tokens=max_tokens, stop=["\n", "<|im_end|>"])
 
-    return PromptedReader(f"local:{MODEL_NAME}", first_token, write, write_scored)
+    return PromptedReader(f"local:{MODEL_NAME}", first_token, write, write_scored, prompts)
 
 
 def openai_reader(base_url: str | None, model: str, api_key: str, timeout: float = 60.0) -> PromptedReader:
