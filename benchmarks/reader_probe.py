@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompts", type=Path, required=True, help="folder with the new reader-answers.txt")
     parser.add_argument("--features", type=Path, default=RESULTS / "policy-features.jsonl")
     parser.add_argument("--directions", nargs="*", help="only these (e.g. ko-ko ko-en); all by default")
-    parser.add_argument("--limit", type=int, help="ask about at most this many excerpts")
+    parser.add_argument("--limit", type=int, help="ask about a random sample of this many excerpts (seed 0)")
     parser.add_argument("--out", type=Path, help="the new replies (default: beside --prompts)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--splits", type=int, default=5)
@@ -156,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     skipped = sum(1 for r in features if "reader" in r["features"]) - len(rows)
     if args.directions:
         rows = [r for r in rows if r["direction"] in args.directions]
-    rows = rows[: args.limit] if args.limit else rows
+    if args.limit and args.limit < len(rows):
+        rows = random.Random(0).sample(rows, args.limit)
     settings = Settings(_env_file=None)
     reader = local_reader(
         lambda: shared_model(settings.model_dir, threads=settings.llm_threads), args.prompts
