@@ -9,8 +9,11 @@ language ("ko-en": a Korean question, an English excerpt):
 - the AUROC of P(YES) between the excerpts of briefs that answer and the rest, for the fitted prompt
   (its replies as the fit recorded them) and for the new one;
 - the policy's cross-validated figures (`fit_policy.cross_validate`, several fold splits averaged)
-  with the new P(YES) in place of the old and every other feature as fitted. The extraction's
-  features are not asked again, so this tells whether a prompt is worth a refit, not what it gives.
+  with the new P(YES) in place of the old and every other feature as fitted, on the questions whose
+  read excerpts were all asked again (all of them without `--directions` and `--limit`). The
+  extraction's features are not asked again, so this tells whether a prompt is worth a refit, not
+  what it gives. Judge a prompt by this line, not by its AUROC alone: a reply can separate better
+  on its own and add nothing to the policy's other features (the excerpt before the question did).
 
     .venv/bin/python -m benchmarks.reader_probe --prompts DIR [--directions ko-ko ko-en] [--limit N]
 
@@ -19,7 +22,8 @@ reply recorded in the features (the replies file keeps every excerpt any earlier
 replies are kept in `--out`, so a stopped probe goes on where it stopped. Never give it a blind set:
 it reads only the fit's rows, which are the dev sets'.
 
-Measured with it (2026-12-06): the YES/NO prompt in Korean for Korean questions, see docs/STATUS.md.
+Measured with it (2026-12-06, docs/STATUS.md): the YES/NO prompt in Korean for Korean questions, and
+the excerpt before the question; neither was kept.
 """
 
 from __future__ import annotations
@@ -134,6 +138,19 @@ def with_new_replies(
     return out
 
 
+def covered(features: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The fitted rows of the questions none of whose read excerpts was left out of `rows` (questions
+    with nothing read come too: they are the same for either prompt). A policy fitted on old and new
+    replies mixed would weigh two scales as one; a partial probe is cross-validated on these alone."""
+    asked = {(r["set"], r["line"], r["doc_id"]) for r in rows}
+    return [
+        row
+        for question in fit_policy._by_question(list(features)).values()
+        if all((r["set"], r["line"], r["doc_id"]) in asked for r in question if "reader" in r["features"])
+        for row in question
+    ]
+
+
 def cross_validated(rows: list[dict[str, Any]], folds: int, splits: int) -> dict[str, float]:
     found = [fit_policy.figures(fit_policy.cross_validate(rows, True, folds, seed)) for seed in range(splits)]
     return {name: round(statistics.mean(f[name] for f in found), 3) for name in found[0]}
@@ -174,9 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         after = separation([(v, r["label"]) for v, r in zip(fresh, group, strict=True)])
         answering = sum(r["label"] for r in group)
         print(f"| {name} | {len(group)} | {answering} | {before:.3f} | {after:.3f} |")
-    print("policy, cross-validated (fitted prompt):", cross_validated(features, args.folds, args.splits))
-    changed = with_new_replies(features, rows, new)
-    print("policy, cross-validated (new prompt):   ", cross_validated(changed, args.folds, args.splits))
+    kept = covered(features, rows)
+    questions = len(fit_policy._by_question(kept))
+    print(f"policy, cross-validated on the {questions} questions whose every read excerpt was asked again:")
+    print("  fitted prompt:", cross_validated(kept, args.folds, args.splits))
+    changed = with_new_replies(kept, rows, new)
+    print("  new prompt:   ", cross_validated(changed, args.folds, args.splits))
     return 0
 
 

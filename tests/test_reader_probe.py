@@ -13,7 +13,7 @@ import pytest
 from assistant.answering.policy import log_odds
 from assistant.answering.reader import Excerpt, Message, PromptedReader
 from assistant.answering.runtime import TokenChoice
-from benchmarks.reader_probe import auroc, read_rows, with_new_replies
+from benchmarks.reader_probe import auroc, covered, read_rows, with_new_replies
 
 QUESTION = "How many shrinking cities are there?"
 
@@ -87,3 +87,21 @@ def test_a_prompts_folder_replaces_only_the_templates_it_holds(tmp_path: Path) -
     assert seen[0] == [("system", "Judge the result."), ("user", "Q=Q? B=vol.1 E=E.")]
     reader.translate("몇 개인가요?", "en")  # not in the folder: the package's template
     assert "translator" in seen[-1][0][1]
+
+
+def test_a_partial_probe_is_cross_validated_only_on_questions_asked_again_whole() -> None:
+    """A question with a read excerpt left out would mix the two prompts' replies in one fit."""
+    features = [
+        _row(1, "616", 0.8, 1),
+        _row(2, "616", 0.7, 1),
+        _row(2, "700", 0.2, 0),
+        _row(3, "616", None, 0),
+    ]
+    rows = read_rows(
+        features,
+        [_reply("vol.616 “City Diet”", "Shrinking cities number 20.", p) for p in (0.8, 0.7)]
+        + [_reply("vol.700 “Other”", "Something else.", 0.2)],
+    )
+    asked = [r for r in rows if not (r["line"] == 2 and r["doc_id"] == "700")]
+    assert [(r["line"], r["doc_id"]) for r in covered(features, asked)] == [(1, "616"), (3, "616")]
+    assert covered(features, rows) == features
