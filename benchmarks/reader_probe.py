@@ -38,8 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering.policy import log_odds
-from assistant.answering.reader import Excerpt, Reader, local_reader
-from assistant.answering.runtime import shared_model
+from assistant.answering.reader import Excerpt, Reader, settings_reader
 from assistant.config import Settings
 from assistant.reading.text import question_language
 from benchmarks import fit_policy
@@ -176,10 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for r in rows if r["direction"] in args.directions]
     if args.limit and args.limit < len(rows):
         rows = random.Random(0).sample(rows, args.limit)
-    settings = Settings(_env_file=None)
-    reader = local_reader(
-        lambda: shared_model(settings.model_dir, threads=settings.llm_threads), args.prompts
-    )
+    reader = settings_reader(Settings(_env_file=None), args.prompts)
     new = ask_again(reader, rows, args.out or args.prompts / "probe-replies.jsonl")
     print(f"{len(rows)} excerpts read again ({skipped} fitted rows whose excerpt was not found)")
     print("| direction | excerpts | answering | AUROC fitted prompt | AUROC new prompt |")

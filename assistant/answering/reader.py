@@ -345,12 +345,17 @@ def _openai(settings: Settings) -> Reader:
     return openai_reader(settings.openai_base_url, settings.openai_model, key)
 
 
-def _local(settings: Settings) -> Reader:
-    return local_reader(lambda: shared_model(settings.model_dir, threads=settings.llm_threads))
+def settings_reader(settings: Settings, prompts: Path | None = None) -> PromptedReader:
+    """The local reader of `settings` (its model loaded on first use); `prompts`: see `PromptedReader`."""
+    return local_reader(lambda: shared_model(settings.model_dir, threads=settings.llm_threads), prompts)
 
 
 # Readers by the name `ASSISTANT_READER` uses: adding a backend is a factory and an entry here.
-READERS: dict[str, Callable[[Settings], Reader]] = {"local": _local, "openai": _openai, "none": _none}
+READERS: dict[str, Callable[[Settings], Reader]] = {
+    "local": settings_reader,
+    "openai": _openai,
+    "none": _none,
+}
 
 
 def make_reader(settings: Settings) -> Reader:
