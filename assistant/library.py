@@ -34,6 +34,7 @@ from assistant.indexing.locking import StoreLock
 from assistant.indexing.recovery import finish_pending
 from assistant.indexing.report import IngestReport, Progress
 from assistant.models import BriefRecord, Passage, SearchFilter
+from assistant.retrieval import glossary
 from assistant.retrieval.search import Retriever, Timings
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class Library:
             rrf_k=settings.rrf_k,
             keyword_weight=settings.keyword_weight,
             router=self.router,
+            glossary=glossary.bundled,
         )
 
     @classmethod

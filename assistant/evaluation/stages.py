@@ -4,7 +4,9 @@ With `assistant eval --explain`, every answerable question is also ranked by eac
 (dense: the index model; keyword: BM25; routes: multilingual vectors of briefs, used for
 questions or briefs not in English; multilingual: the multilingual model's nearest passages, for
 English questions and, among English briefs, for another language's translation; translated: the
-English briefs ranked by the question's English translation, for questions in another language) and
+English briefs ranked by the question's English translation, for questions in another language;
+glossary: the other language's briefs ranked by keywords for the question's terms put into that
+language by the planning glossary) and
 by the fused ranking users get. The table says how often each stage alone puts an expected brief
 first and in the top 5, and, for the questions the fused ranking gets wrong, whether some stage had
 it first (fusion lost it) or none did (no stage found it).
@@ -17,7 +19,7 @@ from typing import Any
 
 from assistant.evaluation.metrics import QuestionResult, first_rank
 
-STAGES = ("dense", "keyword", "routes", "multilingual", "translated", "fused")
+STAGES = ("dense", "keyword", "routes", "multilingual", "translated", "glossary", "fused")
 
 
 def stage_ranks(rankings: dict[str, list[str]], expected: Sequence[str]) -> dict[str, int | None]:

@@ -288,6 +288,20 @@ class KeywordIndex:
         total = self._total
         return {t: math.log(1 + (total - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in unique}
 
+    def shares(self, tokens: list[str]) -> dict[str, float]:
+        """The share of all chunks that hold each token (0 for a token no chunk holds)."""
+        unique = list(dict.fromkeys(tokens))
+        if not unique:
+            return {}
+        with self._lock:
+            marks = ",".join("?" * len(unique))
+            rows = self._db.execute(
+                f"SELECT term, doc FROM fts_vocab WHERE term IN ({marks})", unique
+            ).fetchall()
+        df = {str(term): int(doc) for term, doc in rows}
+        total = max(self._total, 1)
+        return {t: df.get(t, 0) / total for t in unique}
+
     def chunk_ids_of(self, doc_ids: list[str]) -> dict[str, list[str]]:
         """The chunk ids of each brief, in reading order."""
         if not doc_ids:
