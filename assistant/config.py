@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         description="a question in another language than English is also put into English by the "
         "reader's model (about 1.5 s) to search the English briefs; off: the multilingual route alone",
     )
+    glossary: bool = Field(
+        False,
+        description="an English question with no close English passage is also searched among the "
+        "Korean briefs by its planning terms put into Korean (assistant/retrieval/glossary.tsv); off by "
+        "default until the answer policy is refitted with it (docs/STATUS.md, sixteenth session)",
+    )
     rewrite_follow_ups: bool = Field(
         True,
         description="a follow-up refused both within the conversation's briefs and on its own is "

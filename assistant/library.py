@@ -100,7 +100,7 @@ class Library:
             rrf_k=settings.rrf_k,
             keyword_weight=settings.keyword_weight,
             router=self.router,
-            glossary=glossary.bundled,
+            glossary=glossary.bundled if settings.glossary else None,
         )
 
     @classmethod

@@ -26,6 +26,7 @@ from assistant.indexing.keyword import tokenize
 from assistant.library import Library
 from assistant.reading import read_brief
 from assistant.reading.text import split_sentences
+from assistant.retrieval import glossary
 from assistant.retrieval.search import GLOSSARY_WEIGHT, Timings
 from tests.conftest import CORPUS, ROOT, make_settings
 
@@ -337,24 +338,26 @@ def test_the_e5_engine_loads_with_sleeping_threads_and_leaves_the_environment_as
 
 @pytest.mark.shared
 def test_an_english_question_reaches_a_korean_brief_through_the_glossary(mixed_library: Library) -> None:
-    """ "Vacant houses" shares no word with a Korean brief on 빈집: the planning glossary puts the
-    question's terms into Korean for the keyword index, whose ranking joins the fusion. Without it
-    the brief comes after English briefs on vacancy."""
+    """An English question on vacant houses shares no word with the Korean brief on 빈집: the planning
+    glossary puts its terms into Korean for the keyword index, whose ranking joins the fusion.
+    Without it the brief comes after English briefs on vacancy."""
     retriever = mixed_library.assistant().retriever
     question = "Why does it take so long to deal with abandoned vacant houses in small towns?"
-    with_glossary = retriever.explain(question, 10)
+    assert retriever.glossary is None  # off by default (`Settings.glossary`)
+    without = retriever.explain(question, 10)
+    assert without["glossary"] == []
+    retriever.glossary = glossary.bundled  # as ASSISTANT_GLOSSARY=true opens it
+    try:
+        assert retriever.gloss_weight == GLOSSARY_WEIGHT
+        with_glossary = retriever.explain(question, 10)
+        # Only terms that say what a question is about count: "city" is in more than 5% of passages.
+        assert retriever.specific_term(tuple(tokenize("vacant house")))
+        assert not retriever.specific_term(tuple(tokenize("city")))
+        # A question the English briefs answer closely does not consult the glossary.
+        close = retriever.explain("What purpose do the US manufacturing innovation institutes serve?", 10)
+    finally:
+        retriever.glossary = None
     assert with_glossary["glossary"][0] == "902", with_glossary
     assert all(mixed_library.store.language_of(d) == "ko" for d in with_glossary["glossary"])
-    retriever.gloss_weight = 0.0
-    try:
-        without = retriever.explain(question, 10)
-    finally:
-        retriever.gloss_weight = GLOSSARY_WEIGHT
-    assert without["glossary"] == []
     assert with_glossary["fused"].index("902") < without["fused"].index("902"), (with_glossary, without)
-    # Only terms that say what a question is about count: "city" is in most briefs' passages.
-    assert retriever.specific_term(tuple(tokenize("vacant house")))
-    assert not retriever.specific_term(tuple(tokenize("city")))
-    # A question the English briefs answer closely does not consult the glossary.
-    close = retriever.explain("What purpose do the US manufacturing innovation institutes serve?", 10)
     assert close["glossary"] == [] and close["fused"][0] == "697", close

@@ -275,21 +275,17 @@ class KeywordIndex:
 
     def idf(self, tokens: list[str]) -> dict[str, float]:
         """Inverse document frequency (over chunks) of each token; unseen tokens get the rarest value."""
-        unique = list(dict.fromkeys(tokens))
-        with self._lock:
-            rows = (
-                self._db.execute(
-                    f"SELECT term, doc FROM fts_vocab WHERE term IN ({','.join('?' * len(unique))})", unique
-                ).fetchall()
-                if unique
-                else []
-            )
-        df = {str(term): int(doc) for term, doc in rows}
+        df = self._df(tokens)
         total = self._total
-        return {t: math.log(1 + (total - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in unique}
+        return {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in df.items()}
 
     def shares(self, tokens: list[str]) -> dict[str, float]:
         """The share of all chunks that hold each token (0 for a token no chunk holds)."""
+        total = max(self._total, 1)
+        return {t: n / total for t, n in self._df(tokens).items()}
+
+    def _df(self, tokens: list[str]) -> dict[str, int]:
+        """How many chunks hold each of the (distinct) tokens."""
         unique = list(dict.fromkeys(tokens))
         if not unique:
             return {}
@@ -299,8 +295,7 @@ class KeywordIndex:
                 f"SELECT term, doc FROM fts_vocab WHERE term IN ({marks})", unique
             ).fetchall()
         df = {str(term): int(doc) for term, doc in rows}
-        total = max(self._total, 1)
-        return {t: df.get(t, 0) / total for t in unique}
+        return {t: df.get(t, 0) for t in unique}
 
     def chunk_ids_of(self, doc_ids: list[str]) -> dict[str, list[str]]:
         """The chunk ids of each brief, in reading order."""
