@@ -94,10 +94,10 @@ class Settings(BaseSettings):
         "reader's model (about 1.5 s) to search the English briefs; off: the multilingual route alone",
     )
     glossary: bool = Field(
-        False,
+        True,
         description="an English question with no close English passage is also searched among the "
-        "Korean briefs by its planning terms put into Korean (assistant/retrieval/glossary.tsv); off by "
-        "default until the answer policy is refitted with it (docs/STATUS.md, sixteenth session)",
+        "Korean briefs by its planning terms put into Korean (assistant/retrieval/glossary.tsv); the "
+        "answer policy was fitted with it on",
     )
     rewrite_follow_ups: bool = Field(
         True,

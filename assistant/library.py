@@ -240,7 +240,8 @@ class Library:
         timings: Timings | None = None,
     ) -> list[Passage]:
         require_text(query, "query")
-        return self.retriever.search(query, k or self.settings.top_k, flt, timings)
+        k = k or self.settings.top_k
+        return self.retriever.search(query, k, flt, timings)[:k]
 
     def records(self) -> dict[str, BriefRecord]:
         return self.store.records()

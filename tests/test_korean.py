@@ -343,21 +343,29 @@ def test_an_english_question_reaches_a_korean_brief_through_the_glossary(mixed_l
     Without it the brief comes after English briefs on vacancy."""
     retriever = mixed_library.assistant().retriever
     question = "Why does it take so long to deal with abandoned vacant houses in small towns?"
-    assert retriever.glossary is None  # off by default (`Settings.glossary`)
-    without = retriever.explain(question, 10)
-    assert without["glossary"] == []
-    retriever.glossary = glossary.bundled  # as ASSISTANT_GLOSSARY=true opens it
+    assert retriever.glossary is glossary.bundled  # on by default (`Settings.glossary`)
+    assert retriever.gloss_weight == GLOSSARY_WEIGHT
+    with_glossary = retriever.explain(question, 10)
+    added: set[str] = set()
+    lifted = [p.chunk_id for p in retriever.search(question, 10, added=added)]
+    # Only terms that say what a question is about count: "city" is in more than 5% of passages.
+    assert retriever.specific_term(tuple(tokenize("vacant house")))
+    assert not retriever.specific_term(tuple(tokenize("city")))
+    # A question the English briefs answer closely does not consult the glossary.
+    close = retriever.explain("What purpose do the US manufacturing innovation institutes serve?", 10)
+    retriever.glossary = None  # as ASSISTANT_GLOSSARY=false opens it
     try:
-        assert retriever.gloss_weight == GLOSSARY_WEIGHT
-        with_glossary = retriever.explain(question, 10)
-        # Only terms that say what a question is about count: "city" is in more than 5% of passages.
-        assert retriever.specific_term(tuple(tokenize("vacant house")))
-        assert not retriever.specific_term(tuple(tokenize("city")))
-        # A question the English briefs answer closely does not consult the glossary.
-        close = retriever.explain("What purpose do the US manufacturing innovation institutes serve?", 10)
+        without = retriever.explain(question, 10)
+        plain = [p.chunk_id for p in retriever.search(question, 10)]
     finally:
-        retriever.glossary = None
+        retriever.glossary = glossary.bundled
+    assert without["glossary"] == []
     assert with_glossary["glossary"][0] == "902", with_glossary
     assert all(mixed_library.store.language_of(d) == "ko" for d in with_glossary["glossary"])
     assert with_glossary["fused"].index("902") < without["fused"].index("902"), (with_glossary, without)
+    # The lifted passages come on top: the ten passages found without the glossary are all still
+    # there, the others keep their order, and what is new is what the glossary ranked.
+    assert set(plain) <= set(lifted) and any(c.startswith("902:") for c in added), (lifted, plain)
+    assert [c for c in lifted if c not in added] == [c for c in plain if c not in added]
+    assert all(c in added for c in lifted if c not in plain)
     assert close["glossary"] == [] and close["fused"][0] == "697", close

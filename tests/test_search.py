@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answering.qa import _answer_passages
 from assistant.library import Library
-from assistant.models import SearchFilter
-from assistant.retrieval.search import _take_turns
+from assistant.models import Passage, SearchFilter
+from assistant.retrieval.search import _adding, _take_turns
 
 CONTRACT = {"doc_id", "volume", "title", "date", "section", "source", "page", "text", "score"}
 
@@ -112,3 +113,31 @@ def test_two_rankings_take_turns_brief_by_brief() -> None:
     second = [("x:h:0", 0.95), ("y:h:0", 0.4), ("x:h:1", 0.3)]
     merged = [cid for cid, _ in _take_turns(first, second, per_brief=2)]
     assert merged == ["a:h:0", "a:h:1", "x:h:0", "x:h:1", "b:h:0", "y:h:0", "a:h:2", "a:h:3"]
+
+
+def test_a_stage_that_adds_passages_displaces_none_of_the_others() -> None:
+    """The glossary lifts other-language passages into the fused ranking: the ranking returned holds
+    its first `k` and also every passage of the first `k` without that stage, and an answer takes the
+    lifted passages beside its first `top_k`, not instead of some of them."""
+    without = [("a:h:0", 0.9), ("a:h:1", 0.8), ("b:h:0", 0.7), ("a:h:2", 0.6), ("c:h:0", 0.5)]
+    ranked = [
+        ("a:h:0", 0.7),
+        ("k:h:0", 0.65),
+        ("a:h:1", 0.6),
+        ("k:h:1", 0.55),
+        ("b:h:0", 0.5),
+        ("a:h:2", 0.4),
+    ]
+    assert [c for c, _ in _adding(ranked, without, 3)] == ["a:h:0", "k:h:0", "a:h:1", "k:h:1", "b:h:0"]
+    assert [c for c, _ in _adding(ranked, without, 6)] == [c for c, _ in ranked]
+    assert _adding(ranked, [], 2) == ranked[:2]
+
+    def passage(chunk_id: str) -> Passage:
+        doc = chunk_id.split(":")[0]
+        return Passage(chunk_id, doc, None, doc, None, "", "", None, "text", 1.0)
+
+    order = [passage(c) for c, _ in ranked] + [passage("d:h:0"), passage("e:h:0")]
+    plain = [p.chunk_id for p in _answer_passages(order, 3)]
+    assert plain == ["a:h:0", "k:h:0", "a:h:1", "b:h:0"]  # three, then the best of a third brief
+    lifted = [p.chunk_id for p in _answer_passages(order, 3, frozenset({"k:h:0", "k:h:1"}))]
+    assert lifted == ["a:h:0", "k:h:0", "a:h:1", "k:h:1", "b:h:0"]

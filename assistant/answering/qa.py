@@ -71,6 +71,9 @@ class Retrieval:
     # In a conversation: the reading not chosen (the question on its own when it was read within the
     # previous turn's briefs, and the reverse), tried when the chosen one is refused.
     alternative: Retrieval | None = None
+    # Chunks a stage ranked on top of the others (the glossary's: `Retriever.search`): an answer
+    # weighs them beside its first `top_k` passages, not instead of some of them.
+    added: frozenset[str] = frozenset()
 
     @property
     def search_ms(self) -> float:
@@ -175,13 +178,14 @@ class Assistant:
         translation = None if effective.doc_ids else self.translation(question)
         if translation:
             timings.extra["translate_ms"] = (time.perf_counter() - start) * 1000
+        added: set[str] = set()
         passages = self.retriever.search(
-            question, k or self.top_k, effective, timings, translation=translation
+            question, k or self.top_k, effective, timings, translation=translation, added=added
         )
         if read_filters and split and self.split_questions:
             passages, effective = self._with_parts(question, asked, passages, flt, effective, k, timings)
         timings.extra["other_ms"] = max(0.0, (time.perf_counter() - start) * 1000 - timings.total_ms)
-        found = Retrieval(question, passages, effective, timings, unknown=unknown)
+        found = Retrieval(question, passages, effective, timings, unknown=unknown, added=frozenset(added))
         found.translation = translation or ""
         return found
 
@@ -548,7 +552,7 @@ class Assistant:
         reads only one of the two languages.
         """
         language = question_language(question)
-        passages = _answer_passages(retrieval.passages, self.top_k)
+        passages = _answer_passages(retrieval.passages, self.top_k, retrieval.added)
         scoped = not retrieval.filter.empty  # briefs chosen before the search (see `gather`)
         if self.multilingual is None or self.multilingual_verifier is None:
             return passages, self._evidence(question, passages, scoped), self.verifier
@@ -629,12 +633,20 @@ class Assistant:
         return [d for d in flt.doc_ids if d not in known]
 
 
-def _answer_passages(ranked: Sequence[Passage], top_k: int) -> list[Passage]:
-    """The first `top_k` passages, and the best passage of each further brief until the judge has
-    `MAX_BRIEFS` briefs to weigh (the top passages are often all from one brief)."""
-    passages = list(ranked[:top_k])
+def _answer_passages(
+    ranked: Sequence[Passage], top_k: int, added: frozenset[str] = frozenset()
+) -> list[Passage]:
+    """The first `top_k` passages (with those of `added` ranked among them, which do not count), and
+    the best passage of each further brief until the judge has `MAX_BRIEFS` briefs to weigh (the top
+    passages are often all from one brief)."""
+    head = 0
+    counted = 0
+    while head < len(ranked) and counted < top_k:
+        counted += ranked[head].chunk_id not in added
+        head += 1
+    passages = list(ranked[:head])
     briefs = list(dict.fromkeys(p.doc_id for p in passages))
-    for p in ranked[top_k:]:
+    for p in ranked[head:]:
         if len(briefs) >= MAX_BRIEFS:
             break
         if p.doc_id not in briefs:

@@ -160,8 +160,12 @@ class Retriever:
         timings: Timings | None = None,
         *,
         translation: str | None = None,
+        added: set[str] | None = None,
     ) -> list[Passage]:
         """The `k` best passages for `query`, restricted by `flt`; `score` is the fused score in (0, 1].
+        Passages the glossary ranks come on top of the `k` the other stages rank (`_adding`), and
+        their chunk ids go into `added` (when given), so that whoever takes a head of the ranking can
+        take them on top of it too.
 
         `translation`: the question put into English by a language model, for a question in another
         language. The English briefs are then ranked by the translation, as an English question ranks
@@ -179,6 +183,8 @@ class Retriever:
         start = time.perf_counter()
         if not translation:
             fused = self._fuse(lists, k)
+            if added is not None:
+                added.update(cid for cid, _ in lists.glossed)
             t.fuse_ms += _ms(start)
             return fused
         own = [(cid, s) for cid, s in self._scores(lists) if self._language(cid) != "en"]
@@ -354,7 +360,8 @@ class Retriever:
         return sorted(scored, key=lambda item: -item[1])[:n]
 
     def _fuse(self, lists: _Lists, k: int) -> list[Passage]:
-        order = self._scores(lists)[:k]
+        order = self._scores(lists)
+        order = _adding(order, self._scores(replace(lists, glossed=[])), k) if lists.glossed else order[:k]
         known = self.store.get_passages([cid for cid, _ in order])  # texts only for those returned
         return [replace(known[cid], score=score) for cid, score in order if cid in known]
 
@@ -386,6 +393,22 @@ class Retriever:
         best_possible = weights / (self.rrf_k + 1)
         order = sorted(scores, key=lambda cid: -scores[cid])
         return [(cid, round(scores[cid] / best_possible, 6)) for cid in order]
+
+
+def _adding(
+    ranked: list[tuple[str, float]], without: list[tuple[str, float]], k: int
+) -> list[tuple[str, float]]:
+    """The head of `ranked` that holds its first `k` chunks and every one of the first `k` of
+    `without` (the same ranking before a stage added its candidates): a stage that lifts other
+    briefs' passages in (the glossary) adds them to what the answer weighs and displaces nothing."""
+    kept = {cid for cid, _ in without[:k]}
+    head: list[tuple[str, float]] = []
+    for item in ranked:
+        if len(head) >= k and not kept:
+            break
+        head.append(item)
+        kept.discard(item[0])
+    return head
 
 
 def _take_turns(
