@@ -7,7 +7,8 @@ searched in the keyword index among the other language's briefs, as one more ran
 (`Retriever`). Terms are matched on search tokens (`keyword.tokenize`: stems and morphemes), so
 "vacant houses" and "vacant housing" both find "빈집", and "빈집이" finds "vacant house".
 
-Off by default (`Settings.glossary`, `ASSISTANT_GLOSSARY=true`): see docs/STATUS.md, sixteenth session.
+On by default (`Settings.glossary`; `ASSISTANT_GLOSSARY=false` turns it off): see docs/STATUS.md,
+sixteenth and seventeenth sessions.
 
 `glossary.tsv` holds one pair a line, `korean<TAB>english`, written from general knowledge of
 Korean urban, regional and land policy and the English names its institutions use, not from the

@@ -68,9 +68,8 @@ _TURN_CHUNKS = 3
 #   share 0.02: en-en 0.907 / 1.000, 0.907 / 1.000, 0.904 / 1.000; en-ko 0.722 / 0.815, 0.741 / 0.852,
 #               0.759 / 0.852
 # Without the glossary: en-en 0.907 / 1.000, en-ko 0.667 / 0.796. Korean questions with a translation
-# are unchanged: their English briefs are searched by the translation. Used only when
-# `Settings.glossary` is on (off by default until the policy is refitted with it: docs/STATUS.md,
-# sixteenth session).
+# are unchanged: their English briefs are searched by the translation. Used when `Settings.glossary`
+# is on (the default since the policy was refitted with it: docs/STATUS.md, seventeenth session).
 GLOSSARY_WEIGHT = 1.5
 GLOSS_MAX_SHARE = 0.05
 
