@@ -188,7 +188,7 @@ class Retriever:
             return fused
         own = [(cid, s) for cid, s in self._scores(lists) if self._language(cid) != "en"]
         t.fuse_ms += _ms(start)
-        english = self._lists(translation, n, flt, t, routes=False)
+        english = self._lists(translation, n, flt, t, routes=False, gloss=False)
         start = time.perf_counter()
         translated = [(cid, s) for cid, s in self._scores(english) if self._language(cid) == "en"]
         english_first = lists.route_english > lists.route_others
@@ -213,7 +213,9 @@ class Retriever:
         translated: list[str] = []
         multilingual = _briefs(lists.passages)
         if translation:
-            english = self._lists(translation, max(self.candidates, k), flt, Timings(), routes=False)
+            english = self._lists(
+                translation, max(self.candidates, k), flt, Timings(), routes=False, gloss=False
+            )
             translated = [d for d in _briefs(self._scores(english)) if self.store.language_of(d) == "en"]
             multilingual = [d for d in _briefs(english.passages) if self.store.language_of(d) == "en"]
         fused = self.search(query, k, flt, translation=translation)
@@ -256,7 +258,7 @@ class Retriever:
         """Each stage's ranked (chunk id, score) candidates and the weights fusion gives them.
         `routes=False` (a translation's search) leaves out the multilingual route of briefs, not the
         multilingual passage ranking; `gloss=False` leaves out the glossary's ranking (a question
-        whose other-language briefs its translation searches)."""
+        whose other-language briefs its translation searches, and the translation itself)."""
         dense: list[tuple[str, float]] = []
         lexical: list[tuple[str, float]] = []
         language = question_language(query)
@@ -306,8 +308,7 @@ class Retriever:
                 t.extra["route_ms"] = t.extra.get("route_ms", 0.0) + _ms(start)
         glossed: list[tuple[str, float]] = []
         if (
-            routes
-            and gloss
+            gloss
             and self.glossary is not None
             and self.keyword is not None
             and self.mode == "hybrid"
