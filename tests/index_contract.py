@@ -191,6 +191,18 @@ class VisibilityContract:
         index.drop_version("901", digest("901", 2))
         assert set(index.chunk_ids("901")) == {c.chunk_id for c in chunks_of("901")}
 
+    def test_a_version_read_again_into_fewer_parts_keeps_only_those(self, index: VectorIndex) -> None:
+        # The same content chunked again (a new chunker) writes the same ids, fewer of them: the
+        # rows it no longer writes go, of that brief and version only.
+        write_all(index)
+        write_routes(index)
+        kept = {c.chunk_id for c in chunks_of("901")[:1]}
+        index.drop_stale_parts("901", digest("901"), kept)
+        index.invalidate()
+        assert set(index.chunk_ids("901")) == kept
+        assert set(index.chunk_ids("902")) == {c.chunk_id for c in chunks_of("902")}
+        assert [doc for doc, _ in index.route(np.asarray([1, 0, 0, 0]), 3)] == ["notes", "902"]  # not 901
+
 
 class NearestContract:
     def test_nearest_ranks_by_cosine_similarity_and_keeps_to_n(self, index: VectorIndex) -> None:

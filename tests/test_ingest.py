@@ -255,3 +255,42 @@ def test_interrupted_new_brief_is_listed_as_pending_then_rolled_forward(
 def test_make_settings_helper_points_at_tmp(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     assert settings.store_dir == tmp_path / "store"
+
+
+def test_a_brief_chunked_again_into_fewer_passages_leaves_none_of_the_old_behind(
+    settings: Settings, embedder: Embedder, folder: Path
+) -> None:
+    # Same files, a chunker that cuts larger passages: the same ids are written again, fewer of them,
+    # and the ones not written again must not stay searchable.
+    ingest(settings.model_copy(update={"chunk_tokens": 48}), embedder, folder)
+    larger = settings.model_copy(update={"chunk_tokens": 200})
+    report, stats = ingest(larger, embedder, folder)
+    assert report.count("updated") == 3
+    with Library.open(larger, embedder=embedder) as library:
+        ids = library.store.chunk_ids("697")
+        assert sorted(int(cid.rsplit(":", 1)[1]) for cid in ids) == list(range(len(ids)))
+        assert library.store.count() == stats.chunks == library.keyword.count()
+
+
+def test_a_passage_of_fewer_than_three_words_gets_no_route_of_its_own(embedder: Embedder) -> None:
+    # Embedded alone by the multilingual model, an image's file name or a lone "①" came out close
+    # to every vague question and ranked its brief first for them.
+    from dataclasses import replace
+
+    from assistant.indexing.chunking import chunk_brief
+    from assistant.indexing.ingest import _Pending, _record, route_parts
+    from assistant.indexing.report import Outcome
+    from assistant.reading import parse_brief
+
+    path = CORPUS / "vol697.txt"
+    parsed = parse_brief(path.read_bytes(), path)
+    chunks = chunk_brief(parsed, "c" * 64, embedder.count_tokens, chunk_tokens=200, model_max_tokens=256)
+    assert len(chunks) > 4
+    chunks[2] = replace(chunks[2], text="thumb_20230216174157925.JPG")
+    chunks[3] = replace(chunks[3], text="① ")
+    chunks[4] = replace(chunks[4], text="Issue Studies 2021")
+    record = _record(parsed, str(path), "c" * 64, len(chunks), 1, "test")
+    pending = _Pending(record, chunks, Outcome(str(path), "added", record.doc_id, len(chunks)), None)
+    owners, texts, parts = route_parts([pending])
+    assert parts == [0] + [c.index + 1 for c in chunks if c.index not in (2, 3, 4)]
+    assert len(owners) == len(texts) == len(parts) and texts[1] == chunks[0].text

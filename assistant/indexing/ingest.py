@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from assistant.indexing.chunking import chunk_brief, chunker_signature, embeddin
 from assistant.indexing.discovery import discover, under
 from assistant.indexing.embeddings import Embedder
 from assistant.indexing.index import KeywordSearch, VectorIndex
+from assistant.indexing.records import route_id
 from assistant.indexing.report import IngestReport, Outcome, Progress
 from assistant.indexing.sketch import Sketch, SketchIndex
 from assistant.models import Brief, BriefRecord, Chunk
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 _EMBED_GROUP = 256  # chunks embedded together, across briefs, so batches stay full
 ROUTE_CHARS = 600  # characters of a brief that its multilingual route embeds (see `route_text`)
+ROUTE_MIN_WORDS = 3  # words (two letters or more, any script) a passage needs for a route part of its own
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 @dataclass
@@ -106,7 +110,7 @@ class _Run:
         self.keyword, self.router, self.report = keyword, router, report
         self.signature = chunker_signature(settings.chunk_tokens, embedder.name)
         if router is not None:
-            self.signature += f":routes={router.name}+all-passages"  # `route_parts`
+            self.signature += f":routes={router.name}+worded-passages"  # `route_parts`
         self.records = store.records()
         self.by_path = {r.path: r for r in self.records.values()}
         self.by_hash = {r.sha256: r for r in self.records.values() if r.sha256 and os.path.exists(r.path)}
@@ -247,10 +251,15 @@ def _write(
     chunks = [c for p in batch for c in p.chunks]
     store.write_chunks(chunks, vectors[[row[t] for t in texts]])
     failpoints.reached("ingest.chunks")
+    written = {c.chunk_id for c in chunks}
     if router is not None:  # multilingual vectors, for questions in another language than the brief's
         owners, texts, parts = route_parts(batch)
         store.write_routes(owners, texts, router.embed_passages(texts), router.name, parts)
+        written |= {route_id(r, n) for r, n in zip(owners, parts, strict=True)}
         failpoints.reached("ingest.routes")
+    for p in batch:  # the same content read again (a new chunker) writes the same ids: drop the rest
+        if p.record.doc_id in records and records[p.record.doc_id].sha256 == p.record.sha256:
+            store.drop_stale_parts(p.record.doc_id, p.record.sha256, written)
     _commit(batch, store, records)
     if keyword is not None:
         keyword.add([(p.record.doc_id, p.record.sha256, p.chunks) for p in batch])
@@ -297,6 +306,12 @@ def route_parts(batch: list[_Pending]) -> tuple[list[BriefRecord], list[str], li
     with openings only, 41 with the parts). The passages of every brief also make a multilingual
     passage search that English questions fuse with the index model's (`Retriever._lists`). It costs an
     e5 embedding per passage at ingestion.
+
+    A passage of fewer than `ROUTE_MIN_WORDS` words ("①", an image's file name, a running head) gets no
+    part: embedded on its own, without the title the index model reads with it, such a fragment comes
+    out close to every vague question. One file name in a Korean brief's opening ranked that brief
+    first, by the route's full weight, for "What's supposed to go in it?" and "and the next worst after
+    that?", whatever the brief.
     """
     owners: list[BriefRecord] = []
     texts: list[str] = []
@@ -306,6 +321,8 @@ def route_parts(batch: list[_Pending]) -> tuple[list[BriefRecord], list[str], li
         texts.append(route_text(pending.chunks))
         parts.append(0)
         for chunk in pending.chunks:
+            if len(_WORD.findall(chunk.text)) < ROUTE_MIN_WORDS:
+                continue
             owners.append(pending.record)
             texts.append(chunk.text)
             parts.append(chunk.index + 1)

@@ -160,6 +160,16 @@ class MemoryIndex:
             self._drop(self._chunks, other)
             self._drop(self._routes, other)
 
+    def drop_stale_parts(self, doc_id: str, content_hash: str, keep: set[str]) -> None:
+        with self._lock:
+            for table in (self._chunks, self._routes):
+                for key in [
+                    k
+                    for k, r in table.items()
+                    if r.meta["doc_id"] == doc_id and r.meta["brief_hash"] == content_hash and k not in keep
+                ]:
+                    del table[key]
+
     @staticmethod
     def _drop(table: dict[str, _Record], doomed: Any) -> None:
         for key in [k for k, record in table.items() if doomed(record.meta)]:

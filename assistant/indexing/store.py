@@ -190,6 +190,18 @@ class Store:
         if self._route_collection(create=False) is not None:
             self._routes.delete(where=where)
 
+    def drop_stale_parts(self, doc_id: str, content_hash: str, keep: set[str]) -> None:
+        """Delete the rows of one version of a brief that are not in `keep`: what a brief read again
+        with a new chunker (same content, same ids) no longer writes: fewer chunks, or fewer routes."""
+        where = {"$and": [{"doc_id": doc_id}, {"brief_hash": content_hash}]}
+        collections = [self._chunks]
+        if self._route_collection(create=False) is not None:
+            collections.append(self._routes)
+        for collection in collections:
+            stale = [rid for rid in collection.get(where=where, include=[])["ids"] if rid not in keep]
+            if stale:
+                collection.delete(ids=stale)
+
     # -- routes: multilingual vectors of briefs (openings, and passages of briefs not in English) ---
     def _route_collection(self, *, create: bool, model: str = "", dimension: int = 0) -> Any:
         if self._routes is None:
