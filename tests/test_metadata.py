@@ -56,6 +56,10 @@ def test_find_date(line: str, iso: str | None) -> None:
         "파일첨부 brief586.eng.pdf",
         "Policy Briefs contain useful information on territorial planning policies and national strategies.",
         "HIT 725",
+        "  • 조회수2,289",
+        "• 분류보도자료",
+        "Category: Press release",
+        "thumb_20230216174157925.JPG",
         "본문으로 바로가기 주메뉴 바로가기",  # two skip links on one line
         "home Publications",  # a breadcrumb
         "발간물",
@@ -73,6 +77,9 @@ def test_page_chrome_is_recognised(line: str) -> None:
         "1. Ensure active discussions among national committees",
         "Home ownership among young households",
         "Publications on shrinking cities grew after 2015",
+        "분류 체계를 개편해야 한다",  # "the classification must be reformed"
+        "조회수가 많은 정책 자료",
+        "Figure 2. Flood damage by year (see map.png)",
     ],
 )
 def test_brief_text_is_not_chrome(line: str) -> None:

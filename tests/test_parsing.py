@@ -188,6 +188,33 @@ def test_a_saved_page_s_title_is_its_longest_repeated_line_not_its_site_name(tmp
     assert brief.title == "River Parks for Cooler Summer Cities in Three Regions"
 
 
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # a series' name above the title (fictional pages, real pages' layout)
+        (
+            "Issue Studies\nRiver Parks for Cooler Summer Cities\nⅠ. Background\no Rivers cool streets.\n",
+            "River Parks for Cooler Summer Cities",
+        ),
+        (
+            "국토이슈리포트 (2024\n하천변 공원과 도시 열섬 대응 전략 |\n홍길동 연구위원\n"
+            "|요약|\n■ 공원이 필요하다.\n",
+            "하천변 공원과 도시 열섬 대응 전략",
+        ),
+        # a short title stays a title: under it an author line, or a sentence
+        (
+            "River Parks\nKim Test, Research Fellow, KRIHS\nRivers cool the streets around them.\n",
+            "River Parks",
+        ),
+        ("River Parks\nRivers cool the streets around them in every season.\n", "River Parks"),
+    ],
+)
+def test_a_series_name_above_the_title_is_not_the_title(tmp_path: Path, text: str, title: str) -> None:
+    path = tmp_path / "page.txt"
+    path.write_text(text, encoding="utf-8")
+    assert read_brief(path, max_bytes=MAX).title == title
+
+
 def test_a_repeated_site_description_is_not_a_title(tmp_path: Path) -> None:
     """A sentence repeated in a page's header (a site's blurb) is not its title; the title inside a
     series label ("[국토정책 Brief …] <title>", then <title> alone) is (fictional page)."""

@@ -16,7 +16,8 @@ from assistant.indexing.records import chunk_id
 from assistant.models import Block, Brief, Chunk
 from assistant.reading.structure import HEADER_SECTION, OVERVIEW_SECTION
 
-CHUNKER_VERSION = "4"  # a brief read differently re-chunks it (4: titles repeated within header lines)
+CHUNKER_VERSION = "5"  # a brief read differently re-chunks it (5: counters, category labels and image
+# file names of saved pages are page chrome; a series' name above the title is not the title)
 TokenCounter = Callable[[str], int]
 
 _SEPARATORS = ["\n", ". ", "? ", "! ", "다. ", "。", "; ", ", ", " ", ""]

@@ -71,7 +71,11 @@ _CHROME = (
     re.compile(
         r"^\s*(파일첨부|첨부파일|attachments?|file)\s*[:：]?\s*.{0,200}\.(pdf|hwp|hwpx|docx?|zip)\s*$", re.I
     ),
-    re.compile(r"^\s*(HIT|조회수?)\s*[:：]?\s*[\d,]+\s*$", re.IGNORECASE),
+    # a page's counters and labels, also as list items ("  • 조회수2,289", "• 분류보도자료")
+    re.compile(r"^\s*[•·∙●▪◦-]?\s*(HIT|조회수?)\s*[:：]?\s*[\d,]+\s*$", re.IGNORECASE),
+    re.compile(r"^\s*[•·∙●▪◦-]?\s*(?:분류\s*[:：]?\s*\S{1,12}|category\s*[:：]\s*[\w ]{1,30})\s*$", re.I),
+    # an image's file name alone on a line: a thumbnail's caption in a saved page
+    re.compile(r"^\s*[\w\-.()]{1,80}\.(?:jpe?g|png|gif|bmp|webp|svg)\s*$", re.IGNORECASE),
     # skip links and share bars of saved web pages ("본문으로 바로가기", "contents go")
     re.compile(
         r"^(?:\s*(본문|주\s*메뉴|메뉴|contents?|main content)\s*(으로|로)?\s*(바로\s*가기|go))+\s*$", re.I

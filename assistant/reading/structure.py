@@ -19,6 +19,7 @@ NOTES_SECTION = "Notes"
 _HEADER_ZONE = 25  # metadata (volume, date) is looked for only in the first lines of a brief
 
 _PUA = "\ue000-\uf8ff\U000f0000-\U0010ffff"
+_WORDS = re.compile(r"[^\W\d_]{2,}")  # words of two letters or more, any script
 _BULLET = re.compile(
     r"^(?:[□■◦○●•▪▫▶►◆◇❖➢➤✓✔\-–—·∙]|[❶-❿➀-➓①-⑳⑴-⒇]|[" + _PUA + r"]|"
     r"\d{1,2}\s*[.)>](?!\d)|\(\d{1,2}\)|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]\.?|[가-하]\.|[a-z]\))\s*"
@@ -77,10 +78,10 @@ def assemble(lines: list[Line], *, source: str, stem: str, pages: int | None = N
         body.append(line)
     volume = volume or late_volume
 
-    title, body = _take_title(body, title_hint, stem)
+    title, series, body = _take_title(body, title_hint, stem)
     authors, body = _take_authors(body)
     blocks = _blocks(body)
-    header_block_text = "\n".join(x for x in (title, authors, header_text or _published(date)) if x)
+    header_block_text = "\n".join(x for x in (title, series, authors, header_text or _published(date)) if x)
 
     first_page = next((line.page for line in lines if line.page is not None), None)
     all_blocks = [(HEADER_SECTION, header_block_text, first_page), *blocks]
@@ -137,15 +138,15 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
-def _take_title(body: list[Line], hint: str | None, stem: str) -> tuple[str, list[Line]]:
-    """The full title and the body without it.
+def _take_title(body: list[Line], hint: str | None, stem: str) -> tuple[str, str | None, list[Line]]:
+    """The full title, the series' name printed above it (or None) and the body without them.
 
     The site's TITLE line is often cut short ("... in urban regenerat"), while the body repeats the
     title in full, sometimes over two lines. Take body lines while they extend or spell out the hint.
     """
     first = next((i for i, line in enumerate(body) if line.text.strip()), None)
     if first is None:
-        return (hint or stem), body
+        return (hint or stem), None, body
     if hint:
         target = _norm(hint)
         taken, acc = [], ""
@@ -164,19 +165,44 @@ def _take_title(body: list[Line], hint: str | None, stem: str) -> tuple[str, lis
         if taken and acc.startswith(target):
             title = " ".join(body[i].text.strip() for i in taken)
             used = set(taken)
-            return _clean_title(title), [line for i, line in enumerate(body) if i not in used]
-        return hint, body
+            return _clean_title(title), None, [line for i, line in enumerate(body) if i not in used]
+        return hint, None, body
     repeated = _repeated_line(body, first)
     if repeated is not None:  # a saved page shows its title twice: as the page's and as the brief's
         text = body[repeated].text.strip()
         rest = [line for i, line in enumerate(body) if i != repeated and _norm(line.text) != _norm(text)]
-        return _clean_title(text), rest
+        return _clean_title(text), None, rest
     line = body[first]
     text = line.text.strip()
+    kicker = _under_kicker(body, first)
+    if kicker is not None:  # "Issue Studies" above the title: the series (kept in the header), not the brief
+        rest = [x for i, x in enumerate(body) if i not in (first, kicker)]
+        return _clean_title(_HEADING_DECOR.sub("", body[kicker].text.strip())), _clean_title(text), rest
     if line.heading or (len(text) <= 200 and not _BULLET.match(text)):
         rest = body[:first] + body[first + 1 :]
-        return _clean_title(text.lstrip("# ")), rest
-    return stem, body
+        return _clean_title(text.lstrip("# ")), None, rest
+    return stem, None, body
+
+
+def _under_kicker(body: list[Line], first: int) -> int | None:
+    """The line of the title when the page's first line is a kicker: a series' name of one or two
+    words ("Issue Studies", "국토이슈리포트 (2021") right above a longer line that reads as a title
+    (three words or more, not a list item, an author line or a sentence); None otherwise."""
+    if body[first].heading or len(_WORDS.findall(body[first].text)) > 2:
+        return None
+    following = next((i for i in range(first + 1, len(body)) if body[i].text.strip()), None)
+    if following is None:
+        return None
+    text = _HEADING_DECOR.sub("", body[following].text.strip())
+    if (
+        len(text) > 200
+        or len(_WORDS.findall(text)) < 3
+        or _BULLET.match(text)
+        or meta.looks_like_author(text)
+        or re.search(r"[.。]$", text)
+    ):
+        return None
+    return following
 
 
 def _clean_title(title: str) -> str:
