@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import logging
 import os
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,13 +29,13 @@ from assistant.indexing.report import IngestReport, Outcome, Progress
 from assistant.indexing.sketch import Sketch, SketchIndex
 from assistant.models import Brief, BriefRecord, Chunk
 from assistant.reading import load_bytes, parse_brief
+from assistant.reading.metadata import word_count
 
 log = logging.getLogger(__name__)
 
 _EMBED_GROUP = 256  # chunks embedded together, across briefs, so batches stay full
 ROUTE_CHARS = 600  # characters of a brief that its multilingual route embeds (see `route_text`)
 ROUTE_MIN_WORDS = 3  # words (two letters or more, any script) a passage needs for a route part of its own
-_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 @dataclass
@@ -321,7 +320,7 @@ def route_parts(batch: list[_Pending]) -> tuple[list[BriefRecord], list[str], li
         texts.append(route_text(pending.chunks))
         parts.append(0)
         for chunk in pending.chunks:
-            if len(_WORD.findall(chunk.text)) < ROUTE_MIN_WORDS:
+            if word_count(chunk.text) < ROUTE_MIN_WORDS:
                 continue
             owners.append(pending.record)
             texts.append(chunk.text)

@@ -178,6 +178,15 @@ def is_metadata_line(line: str) -> bool:
     return len(re.findall(r"[A-Za-z\uac00-\ud7a3]{2,}", rest)) <= 1
 
 
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def word_count(text: str) -> int:
+    """Words of two letters or more, in any script (digits and symbols are not words): how much a
+    line or a passage says, as opposed to "①", "Ⅰ." or a file name."""
+    return len(_WORD.findall(text))
+
+
 def is_chrome(line: str) -> bool:
     """True for navigation, boilerplate and attachment lines that are not the brief's text."""
     return any(p.search(line) for p in _CHROME)

@@ -19,7 +19,6 @@ NOTES_SECTION = "Notes"
 _HEADER_ZONE = 25  # metadata (volume, date) is looked for only in the first lines of a brief
 
 _PUA = "\ue000-\uf8ff\U000f0000-\U0010ffff"
-_WORDS = re.compile(r"[^\W\d_]{2,}")  # words of two letters or more, any script
 _BULLET = re.compile(
     r"^(?:[□■◦○●•▪▫▶►◆◇❖➢➤✓✔\-–—·∙]|[❶-❿➀-➓①-⑳⑴-⒇]|[" + _PUA + r"]|"
     r"\d{1,2}\s*[.)>](?!\d)|\(\d{1,2}\)|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]\.?|[가-하]\.|[a-z]\))\s*"
@@ -188,7 +187,7 @@ def _under_kicker(body: list[Line], first: int) -> int | None:
     """The line of the title when the page's first line is a kicker: a series' name of one or two
     words ("Issue Studies", "국토이슈리포트 (2021") right above a longer line that reads as a title
     (three words or more, not a list item, an author line or a sentence); None otherwise."""
-    if body[first].heading or len(_WORDS.findall(body[first].text)) > 2:
+    if body[first].heading or meta.word_count(body[first].text) > 2:
         return None
     following = next((i for i in range(first + 1, len(body)) if body[i].text.strip()), None)
     if following is None:
@@ -196,7 +195,7 @@ def _under_kicker(body: list[Line], first: int) -> int | None:
     text = _HEADING_DECOR.sub("", body[following].text.strip())
     if (
         len(text) > 200
-        or len(_WORDS.findall(text)) < 3
+        or meta.word_count(text) < 3
         or _BULLET.match(text)
         or meta.looks_like_author(text)
         or re.search(r"[.。]$", text)
