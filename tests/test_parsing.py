@@ -11,6 +11,7 @@ import pytest
 
 from assistant.reading import HEADER_SECTION, read_brief
 from tests.conftest import CORPUS
+from tests.pdfmaker import make_pdf
 
 MAX = 10_000_000
 
@@ -229,6 +230,62 @@ def test_a_repeated_site_description_is_not_a_title(tmp_path: Path) -> None:
     brief = read_brief(path, max_bytes=MAX)
     assert brief.title == "하천변 공원과 도시 열섬: 현황과 과제"
     assert brief.date == "2024-05-13"
+
+
+def test_a_saved_pages_furniture_above_its_title_is_not_text(tmp_path: Path) -> None:
+    """A saved page's site name, slogan, menu, section blurb, share bar and post number sit above the
+    title: none of them is a passage, so none can be quoted or searched (fictional pages)."""
+    press = tmp_path / "press.txt"
+    press.write_text(
+        "푸른 강과 살기 좋은 도시 Blue Rivers, Livable Cities\n\n보도자료\n\n  • 소식\n  • 보도자료\n\n"
+        "연구원의 새로운 소식에 대한 보도자료를 제공합니다.\n\n트위터 바로가기 페이스북 바로가기\n"
+        "제목 하천변 공원과 도시 열섬 완화 방안\n등록자 홍길동 보도일 2024-05-13\n"
+        "다운로드 하천변 공원과 도시 열섬(보도자료).pdf\n\n"
+        "□ 하천변 공원은 여름철 도심 기온을 낮춘다.\n",
+        encoding="utf-8",
+    )
+    brief = read_brief(press, max_bytes=MAX)
+    assert brief.title == "하천변 공원과 도시 열섬 완화 방안"
+    assert brief.date == "2024-05-13"
+    assert "등록자 홍길동 보도일 2024-05-13" in brief.blocks[0].text  # who posted it: the header
+    body = "\n".join(b.text for b in brief.blocks[1:])
+    assert "여름철 도심 기온을 낮춘다" in body
+    for furniture in ("Livable Cities", "보도자료를 제공합니다", "바로가기", "소식", ".pdf", "홍길동"):
+        assert furniture not in body, furniture
+
+    zine = tmp_path / "zine.txt"
+    zine.write_text(
+        "Green Institute\n\nNews & Webzine\n\nRead our latest news in the monthly webzine.\n\n412\n"
+        "[Weekly Brief, May] River Parks and Urban Heat\n2024-05-13\n\n"
+        "River Parks and Urban Heat\n\nRiver parks lower summer temperatures in the streets nearby.\n",
+        encoding="utf-8",
+    )
+    brief = read_brief(zine, max_bytes=MAX)
+    assert brief.title == "River Parks and Urban Heat"
+    body = "\n".join(b.text for b in brief.blocks[1:])
+    assert "River parks lower summer temperatures" in body
+    assert not any(w in body for w in ("Green Institute", "Webzine", "412")), body
+    assert brief.authors is None  # the site's name above the title is not its author
+
+
+def test_lines_above_a_pdfs_title_are_kept(tmp_path: Path) -> None:
+    """A PDF's text order need not follow its layout (a key-points box may come out before the title):
+    above its title nothing is dropped."""
+    path = tmp_path / "brief.pdf"
+    path.write_bytes(
+        make_pdf(
+            [
+                [
+                    "Key points: river parks cut peak heat by two degrees",
+                    "TITLE River Parks and Urban Heat",
+                    "River parks lower summer temperatures in the streets nearby.",
+                ]
+            ]
+        )
+    )
+    brief = read_brief(path, max_bytes=MAX)
+    assert brief.title == "River Parks and Urban Heat"
+    assert "cut peak heat by two degrees" in "\n".join(b.text for b in brief.blocks)
 
 
 def test_korean_page_format(tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ from assistant.indexing.records import chunk_id
 from assistant.models import Block, Brief, Chunk
 from assistant.reading.structure import HEADER_SECTION, OVERVIEW_SECTION
 
-CHUNKER_VERSION = "5"  # a brief read differently re-chunks it (5: counters, category labels and image
-# file names of saved pages are page chrome; a series' name above the title is not the title)
+CHUNKER_VERSION = "6"  # a brief read differently re-chunks it (5: counters, category labels and image
+# file names of saved pages are page chrome; a series' name above the title is not the title; 6: a
+# saved page's furniture above its title, download links and "등록자 … 보도일 …" lines are not text)
 TokenCounter = Callable[[str], int]
 
 _SEPARATORS = ["\n", ". ", "? ", "! ", "다. ", "。", "; ", ", ", " ", ""]

@@ -69,7 +69,8 @@ _CHROME = (
     re.compile(r"^\s*policy briefs contain useful information", re.IGNORECASE),
     re.compile(r"^\s*(brief view|목록|list|print|인쇄|top|다음글|이전글|next|prev(ious)?)\s*$", re.I),
     re.compile(
-        r"^\s*(파일첨부|첨부파일|attachments?|file)\s*[:：]?\s*.{0,200}\.(pdf|hwp|hwpx|docx?|zip)\s*$", re.I
+        r"^\s*(파일첨부|첨부파일|다운로드|attachments?|file|download)\s*[:：]?\s*.{0,200}\.(pdf|hwp|hwpx|docx?|zip)\s*$",
+        re.I,
     ),
     # a page's counters and labels, also as list items ("  • 조회수2,289", "• 분류보도자료")
     re.compile(r"^\s*[•·∙●▪◦-]?\s*(HIT|조회수?)\s*[:：]?\s*[\d,]+\s*$", re.IGNORECASE),
@@ -162,7 +163,9 @@ def without_counter(line: str) -> str:
 
 _META_WORDS = re.compile(
     r"\b(?:krihs|policy|briefs?|vol(?:ume)?|no|date|hit|issue|published|korea research institute for "
-    r"human settlements)\b|국토정책|국토연구원|브리프|발행일?|발간일?|조회수?|제\s*\d+\s*호",
+    r"human settlements|posted|registered)\b|국토정책|국토연구원|브리프|발행일?|발간일?|조회수?|"
+    # a press page's "등록자 <name> 보도일 <date>" (who posted it, when)
+    r"제\s*\d+\s*호|등록자|등록일|작성자|작성일|보도일|게시일",
     re.IGNORECASE,
 )
 

@@ -53,12 +53,14 @@ def assemble(lines: list[Line], *, source: str, stem: str, pages: int | None = N
     title_hint, header_text, volume, date = None, None, None, None
     late_volume: str | None = None
     body: list[Line] = []
+    hint_at = 0  # body lines above the page's labelled title line ("TITLE …", "제목 …")
     for i, line in enumerate(lines):
         text = line.text
         if meta.is_chrome(text):
             continue
         if title_hint is None and (hint := meta.title_line(text, early=i < _HEADER_ZONE)):
             title_hint = hint
+            hint_at = len(body) if i < _HEADER_ZONE else 0
             continue
         if header_text is None and (header := meta.header_line(text)):
             header_text = header
@@ -77,7 +79,7 @@ def assemble(lines: list[Line], *, source: str, stem: str, pages: int | None = N
         body.append(line)
     volume = volume or late_volume
 
-    title, series, body = _take_title(body, title_hint, stem)
+    title, series, body = _take_title(body, title_hint, stem, furniture=hint_at)
     authors, body = _take_authors(body)
     blocks = _blocks(body)
     header_block_text = "\n".join(x for x in (title, series, authors, header_text or _published(date)) if x)
@@ -137,8 +139,12 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
-def _take_title(body: list[Line], hint: str | None, stem: str) -> tuple[str, str | None, list[Line]]:
-    """The full title, the series' name printed above it (or None) and the body without them.
+def _take_title(
+    body: list[Line], hint: str | None, stem: str, *, furniture: int = 0
+) -> tuple[str, str | None, list[Line]]:
+    """The full title, the series' name printed above it (or None) and the body without them, nor
+    without the page's furniture above the title (`_below_furniture`; `furniture`: the body lines
+    above a labelled title line).
 
     The site's TITLE line is often cut short ("... in urban regenerat"), while the body repeats the
     title in full, sometimes over two lines. Take body lines while they extend or spell out the hint.
@@ -146,6 +152,11 @@ def _take_title(body: list[Line], hint: str | None, stem: str) -> tuple[str, str
     first = next((i for i, line in enumerate(body) if line.text.strip()), None)
     if first is None:
         return (hint or stem), None, body
+    if hint and furniture > first and _saved_page(body):
+        body = body[furniture:]
+        first = next((i for i, line in enumerate(body) if line.text.strip()), None)
+        if first is None:
+            return hint, None, body
     if hint:
         target = _norm(hint)
         taken, acc = [], ""
@@ -169,7 +180,12 @@ def _take_title(body: list[Line], hint: str | None, stem: str) -> tuple[str, str
     repeated = _repeated_line(body, first)
     if repeated is not None:  # a saved page shows its title twice: as the page's and as the brief's
         text = body[repeated].text.strip()
-        rest = [line for i, line in enumerate(body) if i != repeated and _norm(line.text) != _norm(text)]
+        top = _below_furniture(body, first, _norm(text))
+        rest = [
+            line
+            for i, line in enumerate(body)
+            if i >= top and i != repeated and _norm(line.text) != _norm(text)
+        ]
         return _clean_title(text), None, rest
     line = body[first]
     text = line.text.strip()
@@ -181,6 +197,29 @@ def _take_title(body: list[Line], hint: str | None, stem: str) -> tuple[str, str
         rest = body[:first] + body[first + 1 :]
         return _clean_title(text.lstrip("# ")), None, rest
     return stem, None, body
+
+
+def _saved_page(body: list[Line]) -> bool:
+    """A page's text (a saved web page, Markdown, plain text), not a PDF's: no line has a page number."""
+    return all(line.page is None for line in body)
+
+
+def _below_furniture(body: list[Line], first: int, title: str) -> int:
+    """Where a saved page's brief begins: the first line that holds its title (`title`, normalised),
+    when that comes within the first `_HEADER_ZONE` lines; `first` otherwise, and always for a PDF.
+
+    Above a saved page's title is the site's furniture: its name and slogan ("Human Plus", "아름다운
+    산하와 살맛나는 국토 Beautiful Nature, Delightful Living Space"), a breadcrumb, a menu, the section's
+    blurb ("국토연구원의 새로운 소식에 대한 보도자료를 제공합니다."), a share bar, a post number. Left in,
+    these lines were passages like any other: quoted as a brief's evidence, and a bilingual slogan drew
+    English questions to a Korean brief. A PDF's text order does not follow its layout (a summary box
+    may come out before the title), so its lines are all kept."""
+    if not _saved_page(body):
+        return first
+    for i in range(first, min(first + _HEADER_ZONE, len(body))):
+        if title in _norm(body[i].text):
+            return i
+    return first
 
 
 def _under_kicker(body: list[Line], first: int) -> int | None:
