@@ -142,9 +142,9 @@ def _norm(text: str) -> str:
 def _take_title(
     body: list[Line], hint: str | None, stem: str, *, furniture: int = 0
 ) -> tuple[str, str | None, list[Line]]:
-    """The full title, the series' name printed above it (or None) and the body without them, nor
-    without the page's furniture above the title (`_below_furniture`; `furniture`: the body lines
-    above a labelled title line).
+    """The full title, the series' name printed above it (or None) and the body without them and
+    without a saved page's furniture above the title (`furniture`: how many body lines come before a
+    labelled title line; for a title the page repeats, `_below_furniture` finds where it starts).
 
     The site's TITLE line is often cut short ("... in urban regenerat"), while the body repeats the
     title in full, sometimes over two lines. Take body lines while they extend or spell out the hint.
