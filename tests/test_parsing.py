@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.models import Brief
 from assistant.reading import HEADER_SECTION, read_brief
 from tests.conftest import CORPUS
 from tests.pdfmaker import make_pdf
@@ -164,6 +165,18 @@ def test_sub_bullets_stay_with_their_point(shared_briefs: Path) -> None:
     assert not any(ord(ch) >= 0xF0000 for ch in brief.text), "private-use bullet glyphs must not leak"
 
 
+def _page(tmp_path: Path, name: str, text: str) -> Brief:
+    """A page written as `name` in `tmp_path`, as the reader reads it."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return read_brief(path, max_bytes=MAX)
+
+
+def _body(brief: Brief) -> str:
+    """Every passage's text below the title block."""
+    return "\n".join(b.text for b in brief.blocks[1:])
+
+
 def test_brief_without_volume_keeps_file_stem(tmp_path: Path) -> None:
     path = tmp_path / "river parks note.md"
     path.write_text("# River parks\n\nRivers need more parks.\n\n## Policy proposals\n\n- Build parks.\n")
@@ -211,9 +224,7 @@ def test_a_saved_page_s_title_is_its_longest_repeated_line_not_its_site_name(tmp
     ],
 )
 def test_a_series_name_above_the_title_is_not_the_title(tmp_path: Path, text: str, title: str) -> None:
-    path = tmp_path / "page.txt"
-    path.write_text(text, encoding="utf-8")
-    assert read_brief(path, max_bytes=MAX).title == title
+    assert _page(tmp_path, "page.txt", text).title == title
 
 
 def test_a_repeated_site_description_is_not_a_title(tmp_path: Path) -> None:
@@ -235,34 +246,32 @@ def test_a_repeated_site_description_is_not_a_title(tmp_path: Path) -> None:
 def test_a_saved_pages_furniture_above_its_title_is_not_text(tmp_path: Path) -> None:
     """A saved page's site name, slogan, menu, section blurb, share bar and post number sit above the
     title: none of them is a passage, so none can be quoted or searched (fictional pages)."""
-    press = tmp_path / "press.txt"
-    press.write_text(
+    brief = _page(
+        tmp_path,
+        "press.txt",
         "푸른 강과 살기 좋은 도시 Blue Rivers, Livable Cities\n\n보도자료\n\n  • 소식\n  • 보도자료\n\n"
         "연구원의 새로운 소식에 대한 보도자료를 제공합니다.\n\n트위터 바로가기 페이스북 바로가기\n"
         "제목 하천변 공원과 도시 열섬 완화 방안\n등록자 홍길동 보도일 2024-05-13\n"
         "다운로드 하천변 공원과 도시 열섬(보도자료).pdf\n\n"
         "□ 하천변 공원은 여름철 도심 기온을 낮춘다.\n",
-        encoding="utf-8",
     )
-    brief = read_brief(press, max_bytes=MAX)
     assert brief.title == "하천변 공원과 도시 열섬 완화 방안"
     assert brief.date == "2024-05-13"
     assert "등록자 홍길동 보도일 2024-05-13" in brief.blocks[0].text  # who posted it: the header
-    body = "\n".join(b.text for b in brief.blocks[1:])
+    body = _body(brief)
     assert "여름철 도심 기온을 낮춘다" in body
     for furniture in ("Livable Cities", "보도자료를 제공합니다", "바로가기", "소식", ".pdf", "홍길동"):
         assert furniture not in body, furniture
 
-    zine = tmp_path / "zine.txt"
-    zine.write_text(
+    brief = _page(
+        tmp_path,
+        "zine.txt",
         "Green Institute\n\nNews & Webzine\n\nRead our latest news in the monthly webzine.\n\n412\n"
         "[Weekly Brief, May] River Parks and Urban Heat\n2024-05-13\n\n"
         "River Parks and Urban Heat\n\nRiver parks lower summer temperatures in the streets nearby.\n",
-        encoding="utf-8",
     )
-    brief = read_brief(zine, max_bytes=MAX)
     assert brief.title == "River Parks and Urban Heat"
-    body = "\n".join(b.text for b in brief.blocks[1:])
+    body = _body(brief)
     assert "River parks lower summer temperatures" in body
     assert not any(w in body for w in ("Green Institute", "Webzine", "412")), body
     assert brief.authors is None  # the site's name above the title is not its author
