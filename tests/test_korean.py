@@ -18,6 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
+from assistant.answering.generation.evidence import _names_topic, question_terms
 from assistant.answering.generation.llm import ChatGenerator
 from assistant.config import Settings
 from assistant.evaluation import evaluate
@@ -95,6 +96,32 @@ def test_korean_sentences_and_keyword_tokens() -> None:
     assert tokenize("미국 제조혁신연구소의 역할") == ["미국", "제조", "혁신", "연구소", "역할"]
     assert tokenize("빈집의 정비") == ["빈집", "정비"]
     assert {"빈집", "정비"} <= set(tokenize("빈집 정비가 늦어진다"))
+
+
+def test_an_english_library_and_question_never_load_the_korean_tokenizer(tmp_path: Path) -> None:
+    """Loading Kiwi and its first analysis take about 4 s: an English brief and English questions,
+    one of them a request for a brief's authors (whose Korean request words are kept apart), must not
+    pay it. A process of its own, so that no earlier test has loaded it."""
+    script = f"""
+import sys
+from pathlib import Path
+from assistant.config import Settings
+from assistant.library import Library
+store = Path({str(tmp_path / "store")!r})
+settings = Settings(_env_file=None, store_dir=store, index="memory", reader="none")
+with Library.open(settings, write=True) as library:
+    assert library.ingest([Path({str(CORPUS)!r})]).exit_code == 0
+    assistant = library.assistant()
+    for question in ("Who wrote vol.697?", "What role do the US manufacturing innovation institutes play?"):
+        assert not assistant.ask(question).refused, question
+print("kiwipiepy" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"
+    # The Korean request words still count for a Korean question.
+    assert not _names_topic(question_terms("그 보고서의 저자는 누구예요?"))
+    assert _names_topic(question_terms("빈집 보고서의 저자는?"))
 
 
 def test_korean_question_about_the_seed_brief_with_assistant_ask(tmp_path: Path) -> None:

@@ -99,7 +99,11 @@ _ASKS_PUBLISHED = re.compile(
 # question says beyond these names its topic.
 _METADATA_WORDS = (
     "wrote write writes written author authors authored published publish publication released "
-    "release issued issue came come put out date title called named one report brief paper study "
+    "release issued issue came come put out date title called named one report brief paper study"
+)
+# Kept apart: tokenizing them loads the Korean tokenizer (about 4 s with its first analysis), which
+# an English question never needs (`_names_topic`).
+_METADATA_WORDS_KO = (
     "브리프 보고서 저자 작성 작성자 작성일 발간 발행 발간일 발행일 출간 나오 나온 나왔 쓰 썼 제목"
 )
 _ASKS_TITLE = re.compile(r"\b(title|called|named)\b|제목", re.I)
@@ -305,9 +309,16 @@ def _metadata_asked(question: str) -> tuple[str, ...]:
     return tuple(asked)
 
 
+def _has_hangul(text: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+
 def _names_topic(terms: list[str]) -> bool:
     """Whether a question's content words say more than a request for a title, authors or date."""
-    return bool(set(terms) - _tokens(_METADATA_WORDS))
+    rest = set(terms) - _tokens(_METADATA_WORDS)
+    if any(_has_hangul(t) for t in rest):
+        rest -= _tokens(_METADATA_WORDS_KO)
+    return bool(rest)
 
 
 # A request for the title block, asked of one brief by name: by (asks for authors, asks for the date).
@@ -409,8 +420,7 @@ def answer_type_missing(question: str, sentences: list[str]) -> tuple[float, flo
     year = bool(_ASKS_DATE.search(question)) and not _YEAR.search(text)
     asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
     names = [w for w in _NAME.findall(text) if w.lower() not in asked and w.lower() not in _NOT_NAMES]
-    hangul = any("\uac00" <= ch <= "\ud7a3" for ch in text)
-    name = bool(_ASKS_NAME.search(question)) and not names and not hangul
+    name = bool(_ASKS_NAME.search(question)) and not names and not _has_hangul(text)
     return float(figure), float(year), float(name)
 
 
