@@ -176,11 +176,14 @@ class Library:
             self._judge = Judge(load_policy(), self.keyword.idf, make_reader(self.settings))
         return self._judge
 
-    def warm_up(self) -> None:
-        """Load everything a first question would otherwise wait for (model weights, Korean tokenizer)."""
-        self.retriever.search("warm-up 준비", 1)
+    def warm_up(self, *, korean: bool = True, reader: bool = True) -> None:
+        """Load everything a first question would otherwise wait for: the embedding models, the reader's
+        model (with `reader`) and the Korean tokenizer (with `korean`: about 4 s, and it holds the
+        interpreter while it loads)."""
+        self.retriever.search("warm-up 준비" if korean else "warm-up", 1)
         self.scorer.embed_sentences(["warm-up"])
-        self.judge().warm_up()  # loads the reader's model
+        if reader:
+            self.judge().warm_up()  # loads the reader's model
 
     def finish_pending(self) -> list[str]:
         """Roll writes an earlier process left unfinished forward or back (see `recovery.finish_pending`)."""

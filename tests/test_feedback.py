@@ -147,7 +147,11 @@ def test_eight_writers_lose_no_line_even_when_killed_mid_write(tmp_path: Path) -
 
 def test_refusals_of_eight_concurrent_sessions_survive_the_server_killed_mid_run(tmp_path: Path) -> None:
     """Eight gradio_client sessions ask off-topic questions of the running app at once; the server is
-    killed with SIGKILL while they ask. Every refusal a session received is in the feedback file."""
+    killed with SIGKILL while they ask. Every refusal a session received is in the feedback file.
+
+    What is tested is the feedback file, not the judgement: the server runs without the reader
+    (ASSISTANT_READER=none, the lexical policy alone, which refuses these questions as well), so that
+    the refusals come fast enough for the eight sessions to write at once."""
     from gradio_client import Client
 
     store = tmp_path / "store"
@@ -160,7 +164,7 @@ def test_refusals_of_eight_concurrent_sessions_survive_the_server_killed_mid_run
     )
     assert built.returncode == 0, built.stderr
     data = tmp_path / "data"
-    server, base = start_app(store, data, ASSISTANT_CONCURRENCY="4")
+    server, base = start_app(store, data, ASSISTANT_CONCURRENCY="4", ASSISTANT_READER="none")
     received: list[str] = []
     lock = threading.Lock()
 

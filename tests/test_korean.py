@@ -100,8 +100,9 @@ def test_korean_sentences_and_keyword_tokens() -> None:
 
 def test_an_english_library_and_question_never_load_the_korean_tokenizer(tmp_path: Path) -> None:
     """Loading Kiwi and its first analysis take about 4 s: an English brief and English questions,
-    one of them a request for a brief's authors (whose Korean request words are kept apart), must not
-    pay it. A process of its own, so that no earlier test has loaded it."""
+    one of them a request for a brief's authors (whose Korean request words are kept apart), and the
+    warm-up of an evaluation without Korean questions, must not pay it. A process of its own, so that
+    no earlier test has loaded it."""
     script = f"""
 import sys
 from pathlib import Path
@@ -112,6 +113,7 @@ settings = Settings(_env_file=None, store_dir=store, index="memory", reader="non
 with Library.open(settings, write=True) as library:
     assert library.ingest([Path({str(CORPUS)!r})]).exit_code == 0
     assistant = library.assistant()
+    library.warm_up(korean=False)  # as `assistant eval` does for a set without Korean questions
     for question in ("Who wrote vol.697?", "What role do the US manufacturing innovation institutes play?"):
         assert not assistant.ask(question).refused, question
 print("kiwipiepy" in sys.modules)

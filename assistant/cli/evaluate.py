@@ -13,8 +13,9 @@ from assistant.errors import UsageError
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.evaluation import check_gates, evaluate, parse_gate
+    from assistant.evaluation import check_gates, evaluate, load_testset, parse_gate
     from assistant.evaluation.metrics import GATEABLE
+    from assistant.indexing.keyword import needs_korean_tokenizer
     from assistant.library import Library
 
     if args.compare:
@@ -31,7 +32,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     top_k = args.k or settings.top_k
     with Library.open(settings, purpose="assistant eval") as library:
         assistant = library.assistant(top_k=top_k)
-        library.warm_up()  # so that no question's latency includes loading the model
+        # So that no question's latency includes loading a model, or the Korean tokenizer for a set
+        # with Korean questions; a run that only searches does not load the reader's model.
+        cases, _ = load_testset(args.testset)
+        korean = any(needs_korean_tokenizer(c.question) for c in cases)
+        library.warm_up(korean=korean, reader=not args.retrieval_only)
         with progress_bar(enabled=not args.json, unit="question") as progress:
             run = evaluate(
                 args.testset,

@@ -91,6 +91,11 @@ def _kiwi() -> Any:
     return Kiwi()
 
 
+def needs_korean_tokenizer(text: str) -> bool:
+    """Whether tokenizing `text` loads the Korean tokenizer (it has Hangul)."""
+    return _HANGUL_RUN.search(unicodedata.normalize("NFKC", text)) is not None
+
+
 def tokenize(text: str) -> list[str]:
     """Search tokens for English and Korean text (the same function for passages and questions)."""
     return list(_tokens(text))
