@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from assistant.answering.generation.evidence import Evidence
 from assistant.answering.prompts import Prompt, load_prompt
 from assistant.models import Passage
+
+if TYPE_CHECKING:  # importing it costs every command about 1 s; a chat model brings it along itself
+    from langchain_core.language_models import BaseChatModel
 
 log = logging.getLogger(__name__)
 
