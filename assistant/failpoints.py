@@ -2,11 +2,11 @@
 
 `ASSISTANT_FAILPOINTS=ingest.chunks` makes the process exit at once (no cleanup, no flushing, as a
 `kill -9` would) the first time it reaches the point named `ingest.chunks`; `ingest.chunks:3` on the
-third time. `ingest.chunks=hold` instead waits there, holding whatever the process holds (its write
-lock, say), until the file named by ASSISTANT_FAILPOINTS_RELEASE exists, then goes on. Several points
-may be listed, comma-separated. Unset (always, outside tests), `reached` is one dictionary lookup. The
-points and what is on disk when each fires are listed in docs/ARCHITECTURE.md; tests/test_reliability.py
-stops an ingest at every one of them.
+third time (`=kill` may be written out). `ingest.chunks=hold` instead waits there, holding whatever
+the process holds (its write lock, say), until the file named by ASSISTANT_FAILPOINTS_RELEASE
+exists, then goes on. Several points may be listed, comma-separated. Unset (always, outside tests),
+`reached` is one dictionary lookup. The points and what is on disk when each fires are listed in
+docs/ARCHITECTURE.md; tests/test_reliability.py stops an ingest at every one of them.
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ def reached(name: str) -> None:
             continue
         if action == "hold":
             _hold(name)
-        else:
+        elif action in ("", "kill"):
             os._exit(KILLED)
+        else:  # a misspelt action would otherwise kill where the test meant to hold
+            raise ValueError(f"ASSISTANT_FAILPOINTS: {entry.strip()!r}: the action is 'kill' or 'hold'")
 
 
 def _hold(name: str) -> None:

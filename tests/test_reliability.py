@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -350,6 +351,24 @@ def test_ingest_while_the_app_serves_names_the_server(briefs_index: Settings, tm
         assert "held by assistant serve (pid" in result.stderr and "Library tab" in result.stderr
     finally:
         stop(server)
+
+
+def test_a_held_failpoint_goes_on_once_released_and_a_misspelt_action_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = tmp_path / "release"
+    monkeypatch.setenv("ASSISTANT_FAILPOINTS", "test.held=hold,test.typo=hodl")
+    monkeypatch.setenv("ASSISTANT_FAILPOINTS_RELEASE", str(release))
+    held = threading.Thread(target=failpoints.reached, args=("test.held",))
+    held.start()
+    held.join(timeout=0.5)
+    assert held.is_alive(), "the failpoint did not hold"
+    release.touch()
+    held.join(timeout=5)
+    assert not held.is_alive(), "the failpoint held after its release"
+    with pytest.raises(ValueError, match="'kill' or 'hold'"):
+        failpoints.reached("test.typo")
+    failpoints.reached("test.held")  # its turn was the first time only: goes on at once
 
 
 def test_index_of_an_older_layout_is_a_clear_error(settings: Settings, embedder: Embedder) -> None:
