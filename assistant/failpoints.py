@@ -47,6 +47,11 @@ def reached(name: str) -> None:
             raise ValueError(f"ASSISTANT_FAILPOINTS: {entry.strip()!r}: the action is 'kill' or 'hold'")
 
 
+def holding(point: str, release: Path) -> dict[str, str]:
+    """The environment that makes a process hold at `point` until the file `release` exists."""
+    return {"ASSISTANT_FAILPOINTS": f"{point}=hold", "ASSISTANT_FAILPOINTS_RELEASE": str(release)}
+
+
 def _hold(name: str) -> None:
     release = os.environ.get("ASSISTANT_FAILPOINTS_RELEASE")
     log.warning("failpoint %s: holding until %s exists", name, release)

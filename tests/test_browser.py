@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from assistant import failpoints
 from assistant.config import Settings
 from tests.servers import start_app, stop
 
@@ -533,11 +534,7 @@ def test_two_people_upload_one_name_at_once_and_both_briefs_are_kept(
     shutil.copytree(briefs_index.store_dir, tmp_path / "store")
     release = tmp_path / "release"
     # No question is asked here: the server runs without the reader's model, and starts 8 s sooner.
-    held = {
-        "ASSISTANT_FAILPOINTS": "ingest.pending=hold",
-        "ASSISTANT_FAILPOINTS_RELEASE": str(release),
-        "ASSISTANT_READER": "none",
-    }
+    held = {**failpoints.holding("ingest.pending", release), "ASSISTANT_READER": "none"}
     process, url = start_app(tmp_path / "store", tmp_path / "data", **held)
     files = []
     for n, (title, topic) in enumerate([("Ferry timetables", "ferry"), ("Library hours", "library")]):
@@ -599,11 +596,7 @@ def test_an_upload_killed_mid_write_is_pending_then_finished_on_restart(
     log = tmp_path / "server.log"
     # The write is held once its passages are written and before they are committed, and killed there.
     # No question is asked here: the server runs without the reader's model, and starts 8 s sooner.
-    held = {
-        "ASSISTANT_FAILPOINTS": "ingest.chunks=hold",
-        "ASSISTANT_FAILPOINTS_RELEASE": str(tmp_path / "no"),
-        "ASSISTANT_READER": "none",
-    }
+    held = {**failpoints.holding("ingest.chunks", tmp_path / "no"), "ASSISTANT_READER": "none"}
     process, url = start_app(tmp_path / "store", tmp_path / "data", log=log, **held)
     try:
         person = Session(browser, url + "/", tmp_path)

@@ -303,8 +303,7 @@ def test_second_writer_stops_with_a_message_instead_of_hanging(tmp_path: Path) -
     env = {
         **os.environ,
         "ASSISTANT_STORE_DIR": str(store),
-        "ASSISTANT_FAILPOINTS": "ingest.pending=hold",
-        "ASSISTANT_FAILPOINTS_RELEASE": str(release),
+        **failpoints.holding("ingest.pending", release),
     }
     first = subprocess.Popen(
         [str(ASSISTANT), "ingest", str(CORPUS)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
