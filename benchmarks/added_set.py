@@ -7,38 +7,21 @@ Prints three comparisons, each from held-out decisions only:
 2. the other questions cross-validated with and without the set in every training fold (the same
    folds both ways, several random splits averaged), and how many questions got better or worse;
 3. the set's questions cross-validated with the other questions in every training fold, against 1.
-No model is asked: the reader's replies are already in the features file.
+No model is asked: the reader's replies are already in the features file. For a set the shipped
+fit does not read, write a features file that holds it first: `python -m benchmarks.fit_policy` with
+the set added, `--features` and `--out` in a scratch folder beside a copy of `reader-replies.jsonl`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 from pathlib import Path
 from typing import Any
 
-from benchmarks.fit_policy import _by_question, balanced, figures, outcomes, train
+from benchmarks.fit_policy import _by_question, balanced, figures, held_out, outcomes, train
 
-Questions = dict[tuple[str, int], list[dict[str, Any]]]
-
-
-def held_out(target: Questions, extra: Questions, seed: int, folds: int = 5) -> dict[tuple[str, int], Any]:
-    """Each question of `target` decided by a fit on the other folds of `target` plus all of `extra`."""
-    keys = list(target)
-    order = list(range(len(keys)))
-    random.Random(seed).shuffle(order)
-    decided: dict[tuple[str, int], Any] = {}
-    for fold in range(folds):
-        test = [keys[i] for i in order[fold::folds]]
-        fitted = train(
-            [target[keys[i]] for j, i in enumerate(order) if j % folds != fold] + list(extra.values()), True
-        )
-        decisions = outcomes(
-            [target[k] for k in test], [fitted.predict(target[k]) for k in test], fitted.threshold
-        )
-        decided.update(zip(test, decisions, strict=True))
-    return decided
+FOLDS = 5  # as `make fit-policy` cross-validates
 
 
 def line(name: str, results: list[Any]) -> str:
@@ -65,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     added = {k: v for k, v in questions.items() if k[0] == args.set}
     others = {k: v for k, v in questions.items() if k[0] != args.set}
     if not added:
-        parser.error(f"no question of {args.set} in {args.features}: fit with it first (make fit-policy)")
+        parser.error(
+            f"no question of {args.set} in {args.features}: write a features file with it first"
+            " (benchmarks.fit_policy with the set added; see this module's help)"
+        )
     without = train(list(others.values()), True)
     unseen = dict(
         zip(
@@ -83,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         after: list[Any] = []
         better = worse = 0
         for seed in range(args.splits):
-            old = baseline if baseline is not None else held_out(target, {}, seed)
-            new = held_out(target, extra, seed)
+            old = baseline if baseline is not None else held_out(target, True, FOLDS, seed)
+            new = held_out(target, True, FOLDS, seed, extra)
             before += list(old.values())
             after += list(new.values())
             better += sum(new[k]["right"] and not old[k]["right"] for k in old)

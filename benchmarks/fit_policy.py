@@ -191,8 +191,11 @@ def _matrix(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> np.ndarray:
     return np.array([[float(r["features"].get(n, 0.0)) for n in names] for r in rows])
 
 
-def _by_question(rows: list[dict[str, Any]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
-    grouped: dict[tuple[str, int], list[dict[str, Any]]] = {}
+Questions = dict[tuple[str, int], list[dict[str, Any]]]  # (set, line) -> the question's rows
+
+
+def _by_question(rows: list[dict[str, Any]]) -> Questions:
+    grouped: Questions = {}
     for row in rows:
         grouped.setdefault((row["set"], row["line"]), []).append(row)
     return grouped
@@ -283,19 +286,29 @@ def train(questions: list[list[dict[str, Any]]], with_reader: bool) -> Fitted:
     return fitted
 
 
+def held_out(
+    target: Questions, with_reader: bool, folds: int, seed: int = 0, extra: Questions | None = None
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """Each question of `target` decided by a fit on its other folds (plus all of `extra`, if given)."""
+    keys = list(target)
+    order = list(range(len(keys)))
+    random.Random(seed).shuffle(order)
+    decided: dict[tuple[str, int], dict[str, Any]] = {}
+    for fold in range(folds):
+        test = [keys[i] for i in order[fold::folds]]
+        train_set = [target[keys[i]] for j, i in enumerate(order) if j % folds != fold]
+        fitted = train(train_set + list((extra or {}).values()), with_reader)
+        decisions = outcomes(
+            [target[k] for k in test], [fitted.predict(target[k]) for k in test], fitted.threshold
+        )
+        decided.update(zip(test, decisions, strict=True))
+    return decided
+
+
 def cross_validate(
     rows: list[dict[str, Any]], with_reader: bool, folds: int, seed: int = 0
 ) -> list[dict[str, Any]]:
-    grouped = list(_by_question(rows).values())
-    order = list(range(len(grouped)))
-    random.Random(seed).shuffle(order)
-    held: list[dict[str, Any]] = []
-    for fold in range(folds):
-        test = [grouped[i] for i in order[fold::folds]]
-        train_set = [grouped[i] for j, i in enumerate(order) if j % folds != fold]
-        fitted = train(train_set, with_reader)
-        held += outcomes(test, [fitted.predict(q) for q in test], fitted.threshold)
-    return held
+    return list(held_out(_by_question(rows), with_reader, folds, seed).values())
 
 
 def figures(sample: list[dict[str, Any]]) -> dict[str, float]:
