@@ -8,6 +8,7 @@ import pytest
 
 from assistant.indexing.chunking import chunk_brief, embedding_text
 from assistant.indexing.embeddings import Embedder
+from assistant.indexing.records import chunk_metadata, passage_from
 from assistant.reading import read_brief
 from tests.conftest import CORPUS
 
@@ -58,3 +59,14 @@ def test_chunk_ids_are_stable_and_unique(embedder: Embedder, chunk_tokens: int) 
     assert len({c.chunk_id for c in first}) == len(first)
     assert all(c.chunk_id.startswith("697:bbbbbbbbbbbb:") for c in first)
     assert all(c.title == brief.title and c.date == "2019-11-22" for c in first)
+
+
+def test_a_passage_read_back_from_the_index_embeds_as_its_chunk_did(embedder: Embedder) -> None:
+    """`benchmarks.encoders` embeds stored passages again: they must read as ingestion embedded them."""
+    brief = read_brief(CORPUS / "vol697.txt", max_bytes=MAX)
+    chunks = chunk_brief(brief, "c" * 64, embedder.count_tokens, chunk_tokens=200, model_max_tokens=256)
+    sections = {c.section for c in chunks}
+    assert len(sections) >= 3  # the title block, the overview and body sections take different forms
+    for chunk in chunks:
+        stored = passage_from(chunk.chunk_id, chunk.text, chunk_metadata(chunk))
+        assert embedding_text(stored) == embedding_text(chunk)

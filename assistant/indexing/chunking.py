@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from assistant.indexing.index import Indexable
 from assistant.indexing.records import chunk_id
 from assistant.models import Block, Brief, Chunk
 from assistant.reading.structure import HEADER_SECTION, OVERVIEW_SECTION
@@ -29,7 +30,7 @@ def chunker_signature(chunk_tokens: int, model_name: str) -> str:
     return f"v{CHUNKER_VERSION}:{chunk_tokens}:{model_name}"
 
 
-def embedding_text(chunk: Chunk) -> str:
+def embedding_text(chunk: Indexable) -> str:
     """What the model embeds: the passage with its brief's title (and section, when it says something).
 
     The title gives every chunk the brief's topic, so that "the brief on shrinking cities" finds the
