@@ -169,7 +169,14 @@ def collect(store: Path, sets: list[Path], features: Path, reader_name: str) -> 
 def fit(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
     """L2-regularised logistic regression by Newton's method (features standardised inside)."""
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    z = (x - mean) / scale
+    w, b = newton((x - mean) / scale, y, l2)
+    weights = w / scale
+    bias = float(b - (w * mean / scale).sum())
+    return weights, bias
+
+
+def newton(z: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+    """Logistic regression of y on z with an L2 penalty on the weights (not the bias), by Newton."""
     a = np.hstack([np.ones((len(z), 1)), z])
     w = np.zeros(a.shape[1])
     penalty = np.eye(a.shape[1]) * l2
@@ -182,9 +189,7 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    weights = w[1:] / scale
-    bias = float(w[0] - (w[1:] * mean / scale).sum())
-    return weights, bias
+    return w[1:], float(w[0])
 
 
 def _matrix(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> np.ndarray:
