@@ -12,16 +12,21 @@ probe"). Nothing in the assistant uses it yet; this says whether it is worth bui
 - Rows: for each question in `--features` (written by `benchmarks.fit_policy`), the excerpt `ask`
   reads: the read row the shipped policy's lexical model ranks first. Its excerpt is found in the
   `reader-replies.jsonl` beside the features file, as `benchmarks.reader_probe` finds it.
-- Hidden states are collected once into `--vectors` (about 6 s an excerpt here; a stopped run goes on
-  where it stopped, and `--limit` stops after that many new ones). Rows are taken in a fixed shuffled
-  order, so a partial collection is a random sample of all of them.
+- Hidden states are collected once into `--vectors` (about 3 s an excerpt here with the cores to
+  itself: llama.cpp's embedding mode reuses no cached prompt; the 1,019 of 2026-12-07 took 92 minutes
+  with other work running). A stopped run goes on where it stopped, and `--limit` stops after that
+  many new ones. Rows are taken in a fixed shuffled order, so a partial collection is a random sample.
 - Training rows are every set but `--test-set`; the probe's L2 penalty is chosen by 5-fold
   cross-validation over training questions only. Reported, for the training rows cross-validated and
   for the test set (a set nothing was chosen on; never a blind set):
   - AUROC of the reader's P(YES) against the probe's score, answering excerpts against the rest;
   - a logistic regression over the answer policy's twelve reader features, with and without the
-    probe's score (its threshold placed where the training rows' cross-validated balanced accuracy is
-    best): AUROC and balanced accuracy, with 95% bootstrap intervals over the test rows.
+    probe's score, and with the probe in place of the two extraction features (`COMBINATIONS`; the
+    threshold placed where the training rows' cross-validated balanced accuracy is best): AUROC and
+    balanced accuracy, with 95% bootstrap intervals over the test rows, and paired intervals of each
+    gain (the same resampled rows scored both ways).
+
+Measured with it (2026-12-07): README, "Measured, not yet built: the reader's hidden state".
 """
 
 from __future__ import annotations
@@ -43,7 +48,6 @@ from assistant.percentiles import interval
 from benchmarks.fit_policy import fit, newton
 from benchmarks.reader_probe import auroc, read_rows
 
-RESULTS = Path("benchmarks/results")
 PENALTIES = (30.0, 100.0, 300.0, 1000.0, 3000.0)  # L2 penalties tried for the probe
 FOLDS = 5
 POLICY_L2 = 1.0  # the answer policy's own penalty (fit_policy.L2)
@@ -267,7 +271,7 @@ def analyse(
     probe_test = scores(xt, *fit_wide(xs, ys, l2))
     reader_test = policy(test, ["reader"], None)[:, 0]
 
-    def with_interval(s: np.ndarray, measure: Callable[[np.ndarray, np.ndarray], float]) -> dict[str, Any]:
+    def with_interval(s: np.ndarray, measure: Measure) -> dict[str, Any]:
         low_high = bootstrap(yt, s, measure)
         return {
             "value": round(measure(yt, s), 3),
