@@ -213,6 +213,45 @@ def by_direction(
     return found
 
 
+def by_kind(
+    rows: Sequence[dict[str, Any]],
+    features: dict[tuple[str, int, str], dict[str, Any]],
+    y: np.ndarray,
+    reader: np.ndarray,
+    probe: np.ndarray,
+    least: int = 10,
+) -> dict[str, dict[str, Any]]:
+    """For each kind of question no brief answers (near-miss, off-topic: the set's `kind`), the AUROC
+    of the reader and of the probe between answering excerpts (all, then each kind of answerable
+    question with at least `least` of them) and that kind's excerpts: can it tell a paraphrase the
+    brief answers from a near-miss on the same brief?"""
+    kinds = [str(features[key(r)].get("kind")) for r in rows]
+    answerable = [bool(features[key(r)].get("answerable")) for r in rows]
+    found: dict[str, dict[str, Any]] = {}
+    for refused in sorted({k for k, a in zip(kinds, answerable, strict=True) if not a}):
+        negatives = [
+            i
+            for i, (k, a) in enumerate(zip(kinds, answerable, strict=True))
+            if k == refused and not a and not y[i]
+        ]
+        if len(negatives) < least:
+            continue
+        groups = {"answering": [i for i in range(len(rows)) if y[i] == 1]}
+        for kind in sorted(set(kinds)):
+            chosen = [i for i in groups["answering"] if kinds[i] == kind]
+            if len(chosen) >= least:
+                groups[f"answering {kind}"] = chosen
+        found[refused] = {
+            name: {
+                "rows": [len(positives), len(negatives)],
+                "auroc_reader": round(auroc(reader[positives].tolist(), reader[negatives].tolist()), 3),
+                "auroc_probe": round(auroc(probe[positives].tolist(), probe[negatives].tolist()), 3),
+            }
+            for name, positives in groups.items()
+        }
+    return found
+
+
 # The combinations weighed by a logistic regression like the policy's: its reader features, the same
 # with the probe's score, and the probe in place of the extraction (which costs a second model call).
 WITHOUT_EXTRACTION = tuple(n for n in READER_FEATURES if n not in EXTRACT_FEATURES)
@@ -294,6 +333,7 @@ def analyse(
         found[f"{name}_auroc"] = with_interval(s, separation)
         found[f"{name}_balanced"] = with_interval(s, lambda y, v, cut=cut: balanced(y, v, cut))
     found["by_direction"] = by_direction(test, yt, reader_test, probe_test)
+    found["by_kind"] = by_kind(test, features, yt, reader_test, probe_test)
     gain = bootstrap(yt, probe_test, separation, other=reader_test)
     found["auroc_probe_minus_reader_ci95"] = [round(v, 3) for v in gain] if gain else None
     for name, model_scores in tested.items():

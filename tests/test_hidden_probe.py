@@ -59,7 +59,8 @@ def test_a_signal_in_the_states_is_found_on_the_held_out_set_and_not_in_a_noisy_
         state[7] += 2.0 * label  # the planted direction
         rows.append({**_row(i, label), "state": state})
         values = dict.fromkeys(READER_FEATURES, 0.0) | {"reader": pick.gauss(0, 1), "cosine": pick.random()}
-        features[(rows[-1]["set"], i, "616")] = {"features": values}
+        kind = {"kind": "paraphrase" if label else "nearmiss", "answerable": bool(label)}
+        features[(rows[-1]["set"], i, "616")] = {"features": values, **kind}
     report = analyse(rows, features, "users.jsonl")
     assert report["test"]["rows"] == 60
     assert report["test"]["auroc_probe"]["value"] > 0.8
@@ -70,6 +71,8 @@ def test_a_signal_in_the_states_is_found_on_the_held_out_set_and_not_in_a_noisy_
     )
     assert report["cross_validated"]["auroc_probe"] > 0.8
     assert report["test"]["auroc_probe_minus_reader_ci95"][0] > 0  # paired: better on the same rows
+    paraphrases = report["test"]["by_kind"]["nearmiss"]["answering paraphrase"]
+    assert paraphrases["auroc_probe"] > 0.8 and sum(paraphrases["rows"]) == 60
     low, high = report["test"]["policy_features_and_probe_minus_policy_features_balanced_ci95"]
     assert 0 < low < high
 
