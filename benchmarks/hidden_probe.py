@@ -32,6 +32,7 @@ Measured with it (2026-12-07): README, "Measured, not yet built: the reader's hi
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 from collections.abc import Callable, Sequence
@@ -41,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.policy import EXTRACT_FEATURES, READER_FEATURES, load_policy
-from assistant.answering.prompts import load_prompt
+from assistant.answering.prompts import Prompt, load_prompt
 from assistant.answering.runtime import chat_prompt, model_file
 from assistant.config import Settings
 from assistant.percentiles import interval
@@ -92,11 +93,14 @@ class HiddenStates:
         return list(self._server.handle_embeddings({"input": prompt})["data"][0]["embedding"])
 
 
+@functools.cache
+def _yes_no_prompt() -> Prompt:
+    return load_prompt("reader-answers")  # read once, not once a row
+
+
 def reader_prompt(row: dict[str, Any]) -> str:
     """The YES/NO prompt exactly as the reader sends it for this row's excerpt."""
-    messages = load_prompt("reader-answers").messages(
-        question=row["question"], brief=row["brief"], excerpt=row["excerpt"]
-    )
+    messages = _yes_no_prompt().messages(question=row["question"], brief=row["brief"], excerpt=row["excerpt"])
     return chat_prompt(messages)
 
 
