@@ -21,6 +21,7 @@ from typing import Any
 from assistant.answering.generation import Condenser, Generator, make_generator
 from assistant.answering.judge import Judge
 from assistant.answering.policy import load_policy, policy_digest
+from assistant.answering.probe import probe_digest
 from assistant.answering.qa import Assistant
 from assistant.answering.questions import require_text
 from assistant.answering.reader import make_reader
@@ -304,6 +305,7 @@ class Library:
                 "screen": policy.screen,
                 "threshold": policy.reader_model.threshold,
                 "threshold_without_reader": policy.lexical_model.threshold,
+                "probe_sha256": probe_digest() if "probes" in policy.asks else None,
             },
             "top_k": assistant.top_k if assistant is not None else self.settings.top_k,
             "code": code_version(),

@@ -7,13 +7,22 @@
    `FIT_READS` briefs the current policy would read first (the reader's replies are cached beside it
    in reader-replies.jsonl, so a refit asks the model only about excerpts it has not read). Label:
    the brief is one the line expects. The reader model is fitted on the briefs read.
+   The model's hidden states for those excerpts are kept too (reader-states.jsonl.gz, about 3 s each
+   to gather), and the reader's probe (assistant/answering/probe.py) is fitted on them first: each read
+   row's `probe` feature is the score of a probe fitted on the other questions' rows (5 folds by
+   question, the penalty chosen by the same folds), so the policy learns to trust it as much as it
+   deserves on questions it did not see; the probe fitted on all the rows is written to --probe-out.
 2. Cross-validation: the questions are split into k folds (whole questions, never briefs of one
    question apart); on each, a logistic regression is fitted on the other folds, its threshold is
    placed where the balanced accuracy on those folds is best (answerable questions answered from an
    expected brief, unanswerable ones refused), and the held-out fold is decided with both. The
    figures printed are those held-out decisions, with 95% bootstrap intervals.
 3. The final model is fitted on all questions and written, with the data, the command and the
-   cross-validated figures, to --out (by default the package's policy.json).
+   cross-validated figures, to --out (by default the package's policy.json). --drop leaves reader
+   features out (e.g. `--drop extract grounded`: the model is then not asked to write at all).
+
+The probe's rows also shape the folds of step 2 a little: a held-out question's probe score comes
+from a probe that never saw it, but the training rows' scores come from probes that may have.
 
 Never give it a blind set (tests/data/blind/, tests/data/blind2/): they measure what this fit produces.
 """
@@ -22,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gzip
 import json
 import math
 import random
@@ -34,15 +44,23 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answering.policy import LEXICAL_FEATURES, READER_FEATURES, reading_mask
+from assistant.answering.policy import LEXICAL_FEATURES, PROBE_FEATURES, READER_FEATURES, reading_mask
+from assistant.answering.probe import PROBE_FILE, Probe, clipped, prompt_digest
+from assistant.answering.prompts import load_prompt
 from assistant.answering.reader import EXTRACT_TOKENS, Extraction
+from assistant.answering.runtime import MODEL_NAME
 from assistant.config import Settings
 from assistant.evaluation.testset import load_testset
 from assistant.library import Library
 from assistant.percentiles import interval
 
 POLICY = Path(__file__).resolve().parents[1] / "assistant" / "answering" / "policy.json"
+PROBE = POLICY.with_name(PROBE_FILE)
 L2 = 1.0
+PENALTIES = (30.0, 100.0, 300.0, 1000.0, 3000.0)  # L2 penalties tried for the probe
+PROBE_FOLDS = 5
+# The model's hidden states for the excerpts read, beside reader-replies.jsonl (gzip: 1,536 numbers each).
+STATES_FILE = "reader-states.jsonl.gz"
 # The extraction's reply depends on how many tokens it may write: replies cached under another limit
 # are not reused ("extract" alone was the 32-token limit, before 2026-12-04).
 _EXTRACT_KEY = "extract" if EXTRACT_TOKENS == 32 else f"extract-{EXTRACT_TOKENS}"
@@ -60,6 +78,13 @@ class CachedReader:
         self.inner = inner
         self.name = inner.name
         self.path = path
+        self.states_path = path.with_name(STATES_FILE)
+        self.hidden: dict[str, list[float]] = {}
+        if self.states_path.exists():
+            with gzip.open(self.states_path, "rt", encoding="utf-8") as rows:
+                for line in rows:
+                    row = json.loads(line)
+                    self.hidden[row["key"]] = row["state"]
         self.known: dict[str, float] = {}
         self.translated: dict[str, str | None] = {}
         self.extracted: dict[str, Extraction] = {}
@@ -98,6 +123,31 @@ class CachedReader:
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")
         return [self.extracted[k] for k in keys]
 
+    def states(self, question: str, excerpts: Sequence[Any]) -> list[list[float]] | None:
+        """The model's hidden states at the end of the YES/NO prompts; None for a reader without any."""
+        keys = [_state_key(question, e) for e in excerpts]
+        missing = [e for e, k in zip(excerpts, keys, strict=True) if k not in self.hidden]
+        if missing:
+            gather = getattr(self.inner, "states", None)
+            fresh = gather(question, missing) if gather is not None else None
+            if fresh is None:
+                return None
+            with gzip.open(self.states_path, "at", encoding="utf-8") as out:
+                for e, state in zip(missing, fresh, strict=True):
+                    key = _state_key(question, e)
+                    self.hidden[key] = [round(v, 4) for v in state]
+                    out.write(json.dumps({"key": key, "state": self.hidden[key]}) + "\n")
+        return [self.hidden[k] for k in keys]
+
+    def probes(self, question: str, excerpts: Sequence[Any]) -> list[float] | None:
+        """Stand-ins (0): here only the hidden states are gathered; each read row is given its
+        probe's score afterwards, by a probe that never saw its question (`cross_fit_probe`)."""
+        states = self.states(question, excerpts)
+        return None if states is None else [0.0] * len(states)
+
+    def state_of(self, question: str, excerpt: Any) -> list[float] | None:
+        return self.hidden.get(_state_key(question, excerpt))
+
     def supports(self, claim: str, brief: str, passage: str) -> float | None:
         return self.inner.supports(claim, brief, passage)
 
@@ -114,19 +164,23 @@ class CachedReader:
         return self.translated[key]
 
 
+def _state_key(question: str, excerpt: Any) -> str:
+    return "\x1f".join(("state", question, excerpt.brief, excerpt.text))
+
+
 def collect(store: Path, sets: list[Path], features: Path, reader_name: str) -> list[dict[str, Any]]:
     """One row per (question, candidate brief), written afresh to `features`.
 
     Retrieval and evidence run again on every fit (they are cheap, and a change to either must reach
-    the fit); only the reader's replies are cached, by the text it was shown.
+    the fit); only the reader's replies are cached, by the text it was shown. A read row whose
+    hidden state the model gave holds it under "state" (kept out of `features`: 1,536 numbers).
     """
     settings = Settings(_env_file=None, store_dir=store, reader=reader_name)  # type: ignore[call-arg]
     rows: list[dict[str, Any]] = []
     with Library.open(settings) as library, features.open("w", encoding="utf-8") as out:
         assistant = library.assistant()
-        assistant.judge.reader = CachedReader(
-            assistant.judge.reader, features.with_name("reader-replies.jsonl")
-        )
+        cached = CachedReader(assistant.judge.reader, features.with_name("reader-replies.jsonl"))
+        assistant.judge.reader = cached
         for path in sets:
             cases, _ = load_testset(path)
             started = time.perf_counter()
@@ -156,8 +210,12 @@ def collect(store: Path, sets: list[Path], features: Path, reader_name: str) -> 
                         }
                         for c in found
                     ]
+                    for row, c in zip(found_rows, found, strict=True):
+                        state = cached.state_of(case.question, c.excerpt) if "probe" in c.features else None
+                        if state is not None:
+                            row["state"] = state
                 for row in found_rows:
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    out.write(json.dumps(_without_state(row), ensure_ascii=False) + "\n")
                 out.flush()
                 rows += found_rows
                 if n % 10 == 0:
@@ -190,6 +248,86 @@ def newton(z: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
         if np.abs(step).max() < 1e-8:
             break
     return w[1:], float(w[0])
+
+
+def folds_of(groups: Sequence[str], folds: int = PROBE_FOLDS) -> list[np.ndarray]:
+    """Row indices of each fold; a question's rows stay together (fixed seed)."""
+    names = sorted(set(groups))
+    random.Random(0).shuffle(names)
+    fold = {name: i % folds for i, name in enumerate(names)}
+    return [np.array([i for i, g in enumerate(groups) if fold[g] == k], dtype=int) for k in range(folds)]
+
+
+def fit_wide(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+    """`fit` for more features than rows, solved in the rows' span: an L2-penalised solution lies
+    there, so the same weights come out of a Newton step over as many numbers as rows instead of
+    1,536 (about 20 times faster here)."""
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = (x - mean) / scale
+    if z.shape[1] <= z.shape[0]:
+        w, b = newton(z, y, l2)
+    else:
+        _, _, basis = np.linalg.svd(z, full_matrices=False)  # orthonormal rows spanning z's rows
+        beta, b = newton(z @ basis.T, y, l2)
+        w = basis.T @ beta
+    return w / scale, float(b - (w * mean / scale).sum())
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, groups: Sequence[str], l2: float) -> np.ndarray:
+    """Each row's score (log-odds) from a model fitted on the other folds (`folds_of`)."""
+    out = np.zeros(len(y))
+    for test in folds_of(groups):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        weights, bias = fit_wide(x[train], y[train], l2)
+        out[test] = x[test] @ weights + bias
+    return out
+
+
+def rank_auroc(y: np.ndarray, s: np.ndarray) -> float:
+    """P(a random positive scores above a random negative), ties counting half."""
+    positives, negatives = s[y == 1], s[y == 0]
+    if not len(positives) or not len(negatives):
+        return math.nan
+    above = (positives[:, None] > negatives[None, :]).sum() + 0.5 * (
+        positives[:, None] == negatives[None, :]
+    ).sum()
+    return float(above / (len(positives) * len(negatives)))
+
+
+def choose_penalty(x: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> tuple[float, dict[float, float]]:
+    """The probe's L2 penalty with the best out-of-fold AUROC, and the AUROC of each tried."""
+    found = {l2: rank_auroc(y, out_of_fold(x, y, groups, l2)) for l2 in PENALTIES}
+    return max(found, key=lambda l2: found[l2]), found
+
+
+def cross_fit_probe(rows: list[dict[str, Any]]) -> Probe | None:
+    """Fit the reader's probe on the read rows' hidden states ("state"); each such row's `probe`
+    feature becomes the score of the probe fitted without its question's fold. The probe fitted on
+    all the rows is returned (None when no row has a state: a reader without hidden states)."""
+    read = [r for r in rows if "state" in r]
+    if not read:
+        return None
+    x = np.array([r["state"] for r in read], dtype=float)
+    y = np.array([r["label"] for r in read], dtype=float)
+    groups = [f"{r['set']}:{r['line']}" for r in read]
+    l2, by_penalty = choose_penalty(x, y, groups)
+    for row, score in zip(read, out_of_fold(x, y, groups, l2), strict=True):
+        row["features"]["probe"] = round(clipped(float(score)), 6)
+    weights, bias = fit_wide(x, y, l2)
+    source = {
+        "command": "python -m benchmarks.fit_policy (with the policy)",
+        "rows": len(read),
+        "answering": int(y.sum()),
+        "penalty": l2,
+        "auroc_out_of_fold": {str(k): round(v, 4) for k, v in by_penalty.items()},
+        "fitted": time.strftime("%Y-%m-%d"),
+    }
+    prompt = load_prompt("reader-answers")
+    return Probe(tuple(float(w) for w in weights), bias, MODEL_NAME, prompt_digest(prompt), source)
+
+
+def _without_state(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "state"}
 
 
 def _matrix(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> np.ndarray:
@@ -252,6 +390,7 @@ class Fitted:
     reader: tuple[np.ndarray, float] | None = None
     screen: float = 0.0
     threshold: float = 0.5
+    names: tuple[str, ...] = READER_FEATURES  # the reader model's features
 
     def predict(self, rows: list[dict[str, Any]]) -> list[float]:
         if not rows[0]["doc_id"]:
@@ -259,26 +398,28 @@ class Fitted:
         lexical = _probabilities(_matrix(rows, LEXICAL_FEATURES), *self.lexical)
         if self.reader is None:
             return lexical
-        read = _probabilities(_matrix(rows, READER_FEATURES), *self.reader)
+        read = _probabilities(_matrix(rows, self.names), *self.reader)
         mask = [m and _was_read(r) for m, r in zip(reading_mask(lexical, self.screen), rows, strict=True)]
         return [r if wanted else lex for r, lex, wanted in zip(read, lexical, mask, strict=True)]
 
 
 def _was_read(row: dict[str, Any]) -> bool:
-    return "reader" in row["features"]
+    return any(name in row["features"] for name in ("reader", "extract", *PROBE_FEATURES))
 
 
 def _probabilities(x: np.ndarray, weights: np.ndarray, bias: float) -> list[float]:
     return [float(v) for v in 1.0 / (1.0 + np.exp(-(x @ weights + bias)))]
 
 
-def train(questions: list[list[dict[str, Any]]], with_reader: bool) -> Fitted:
+def train(
+    questions: list[list[dict[str, Any]]], with_reader: bool, names: tuple[str, ...] = READER_FEATURES
+) -> Fitted:
     flat = [r for q in questions for r in q if r["doc_id"]]
     labels = np.array([r["label"] for r in flat], dtype=float)
-    fitted = Fitted(fit(_matrix(flat, LEXICAL_FEATURES), labels))
+    fitted = Fitted(fit(_matrix(flat, LEXICAL_FEATURES), labels), names=names)
     if with_reader:
         read = [r for r in flat if _was_read(r)]  # the reader model is fitted on the briefs read
-        fitted.reader = fit(_matrix(read, READER_FEATURES), np.array([r["label"] for r in read], dtype=float))
+        fitted.reader = fit(_matrix(read, names), np.array([r["label"] for r in read], dtype=float))
         positives = sorted(
             p
             for p, r in zip(
@@ -292,7 +433,12 @@ def train(questions: list[list[dict[str, Any]]], with_reader: bool) -> Fitted:
 
 
 def held_out(
-    target: Questions, with_reader: bool, folds: int, seed: int = 0, extra: Questions | None = None
+    target: Questions,
+    with_reader: bool,
+    folds: int,
+    seed: int = 0,
+    extra: Questions | None = None,
+    names: tuple[str, ...] = READER_FEATURES,
 ) -> dict[tuple[str, int], dict[str, Any]]:
     """Each question of `target` decided by a fit on its other folds (plus all of `extra`, if given)."""
     keys = list(target)
@@ -302,7 +448,7 @@ def held_out(
     for fold in range(folds):
         test = [keys[i] for i in order[fold::folds]]
         train_set = [target[keys[i]] for j, i in enumerate(order) if j % folds != fold]
-        fitted = train(train_set + list((extra or {}).values()), with_reader)
+        fitted = train(train_set + list((extra or {}).values()), with_reader, names)
         decisions = outcomes(
             [target[k] for k in test], [fitted.predict(target[k]) for k in test], fitted.threshold
         )
@@ -311,9 +457,13 @@ def held_out(
 
 
 def cross_validate(
-    rows: list[dict[str, Any]], with_reader: bool, folds: int, seed: int = 0
+    rows: list[dict[str, Any]],
+    with_reader: bool,
+    folds: int,
+    seed: int = 0,
+    names: tuple[str, ...] = READER_FEATURES,
 ) -> list[dict[str, Any]]:
-    return list(held_out(_by_question(rows), with_reader, folds, seed).values())
+    return list(held_out(_by_question(rows), with_reader, folds, seed, names=names).values())
 
 
 def figures(sample: list[dict[str, Any]]) -> dict[str, float]:
@@ -346,20 +496,28 @@ def summary(results: list[dict[str, Any]], seed: int = 0, rounds: int = 1000) ->
     return out
 
 
-def split_spread(rows: list[dict[str, Any]], with_reader: bool, folds: int, splits: int) -> dict[str, Any]:
+def split_spread(
+    rows: list[dict[str, Any]],
+    with_reader: bool,
+    folds: int,
+    splits: int,
+    names: tuple[str, ...] = READER_FEATURES,
+) -> dict[str, Any]:
     """The headline figures under `splits` other random assignments of questions to folds: which
     questions share a fold moves them by about a point, so two fits closer than this spread are
     not told apart by these data (the bootstrap intervals cover the questions, not the split)."""
-    names = ("right", "false_refusal_rate", "refusal_recall")
-    found = [figures(cross_validate(rows, with_reader, folds, seed)) for seed in range(1, splits + 1)]
+    measures = ("right", "false_refusal_rate", "refusal_recall")
+    found = [figures(cross_validate(rows, with_reader, folds, seed, names)) for seed in range(1, splits + 1)]
     return {
         "splits": splits,
-        **{n: [round(min(f[n] for f in found), 3), round(max(f[n] for f in found), 3)] for n in names},
+        **{m: [round(min(f[m] for f in found), 3), round(max(f[m] for f in found), 3)] for m in measures},
     }
 
 
-def final_model(rows: list[dict[str, Any]], with_reader: bool) -> dict[str, Any]:
-    fitted = train(list(_by_question(rows).values()), with_reader)
+def final_model(
+    rows: list[dict[str, Any]], with_reader: bool, names: tuple[str, ...] = READER_FEATURES
+) -> dict[str, Any]:
+    fitted = train(list(_by_question(rows).values()), with_reader, names)
 
     def model(names: Sequence[str], weights: np.ndarray, bias: float) -> dict[str, Any]:
         return {
@@ -370,7 +528,7 @@ def final_model(rows: list[dict[str, Any]], with_reader: bool) -> dict[str, Any]
         }
 
     if fitted.reader is not None:
-        return {"model": model(READER_FEATURES, *fitted.reader), "screen": round(fitted.screen, 4)}
+        return {"model": model(names, *fitted.reader), "screen": round(fitted.screen, 4)}
     return {"model": model(LEXICAL_FEATURES, *fitted.lexical)}
 
 
@@ -386,24 +544,40 @@ def main(argv: list[str] | None = None) -> int:
         "--splits", type=int, default=10, help="other random fold splits, for how much the figures move"
     )
     parser.add_argument("--out", type=Path, default=POLICY)
+    parser.add_argument("--probe-out", type=Path, default=PROBE, help="where the fitted probe is written")
+    parser.add_argument(
+        "--drop", nargs="*", default=[], choices=READER_FEATURES, help="reader features left out of the fit"
+    )
     args = parser.parse_args(argv)
     if any("blind" in str(p) for p in args.sets):
         parser.error("the blind set is for measuring, never for fitting")
     args.features.parent.mkdir(parents=True, exist_ok=True)
     rows = collect(args.store, args.sets, args.features, "local")
+    probe = cross_fit_probe(rows)
+    dropped = set(args.drop) | (set() if probe is not None else set(PROBE_FEATURES))
+    names = tuple(n for n in READER_FEATURES if n not in dropped)
+    if probe is not None:  # the rows again, with the probe's cross-fitted scores
+        args.features.write_text(
+            "".join(json.dumps(_without_state(r), ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
     report: dict[str, Any] = {}
     models: dict[str, Any] = {}
-    for name, reads in (("reader", True), ("lexical", False)):
-        held = cross_validate(rows, reads, args.folds)
+    fits = [("reader", True, names), ("lexical", False, names)]
+    if any(n in names for n in PROBE_FEATURES):  # and a model for readers without hidden states
+        fits.append(
+            ("reader_without_probe", True, tuple(n for n in READER_FEATURES if n not in PROBE_FEATURES))
+        )
+    for name, reads, chosen in fits:
+        held = cross_validate(rows, reads, args.folds, names=chosen)
         report[name] = {
             "all": summary(held),
-            "other_splits": split_spread(rows, reads, args.folds, args.splits),
+            "other_splits": split_spread(rows, reads, args.folds, args.splits, chosen),
         }
         for kind in sorted({str(r["kind"]) for r in held}):
             report[name][kind] = summary([r for r in held if str(r["kind"]) == kind])
-        final = final_model(rows, reads)
+        final = final_model(rows, reads, chosen)
         models[name] = final["model"]
-        if "screen" in final:
+        if "screen" in final and name == "reader":
             models["screen"] = final["screen"]
     questions = _by_question(rows)
     source = {
@@ -417,6 +591,12 @@ def main(argv: list[str] | None = None) -> int:
         "cross_validated": report,
         "fitted": time.strftime("%Y-%m-%d"),
     }
+    if args.drop:
+        source["command"] += " --drop " + " ".join(args.drop)
+    if probe is not None:
+        probe.source.update(command=source["command"], sets=source["sets"])
+        source["probe"] = probe.source
+        args.probe_out.write_text(json.dumps(probe.to_json()) + "\n", encoding="utf-8")
     args.out.write_text(
         json.dumps({**models, "source": source}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )

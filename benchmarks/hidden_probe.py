@@ -5,7 +5,9 @@ The reader asks the 1.5B model "does this search result contain the information 
 and keeps P(YES) of its first token. This measures another way of reading the same prompt: the model's
 last hidden state at the point where it would reply (1,536 numbers, from llama.cpp in embedding mode
 with last-token pooling), weighed by a logistic regression fitted on labelled excerpts (a "linear
-probe"). Nothing in the assistant uses it yet; this says whether it is worth building.
+probe"). It measured whether the probe was worth building (2026-12-07); the assistant's own probe
+is fitted by `benchmarks.fit_policy` (assistant/answering/probe.py), and this stays as the
+excerpt-level measure of it on a set held out.
 
     .venv/bin/python -m benchmarks.hidden_probe --features F [--vectors V] [--test-set NAME] [--limit N]
 
@@ -46,11 +48,9 @@ from assistant.answering.prompts import Prompt, load_prompt
 from assistant.answering.runtime import chat_prompt, model_file
 from assistant.config import Settings
 from assistant.percentiles import interval
-from benchmarks.fit_policy import fit, newton
+from benchmarks.fit_policy import choose_penalty, fit, fit_wide, out_of_fold
 from benchmarks.reader_probe import auroc, read_rows
 
-PENALTIES = (30.0, 100.0, 300.0, 1000.0, 3000.0)  # L2 penalties tried for the probe
-FOLDS = 5
 POLICY_L2 = 1.0  # the answer policy's own penalty (fit_policy.L2)
 
 
@@ -134,39 +134,6 @@ def collect(
 
 def scores(x: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
     return x @ weights + bias
-
-
-def folds_of(groups: Sequence[str], folds: int = FOLDS) -> list[np.ndarray]:
-    """Row indices of each fold; a question's rows stay together (fixed seed)."""
-    names = sorted(set(groups))
-    random.Random(0).shuffle(names)
-    fold = {name: i % folds for i, name in enumerate(names)}
-    return [np.array([i for i, g in enumerate(groups) if fold[g] == k]) for k in range(folds)]
-
-
-def fit_wide(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
-    """`fit_policy.fit` for more features than rows, solved in the rows' span: an L2-penalised
-    solution lies there, so the same weights come out of a Newton step over as many numbers as rows
-    instead of 1,536 (about 20 times faster here)."""
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    z = (x - mean) / scale
-    if z.shape[1] <= z.shape[0]:
-        w, b = newton(z, y, l2)
-    else:
-        _, _, basis = np.linalg.svd(z, full_matrices=False)  # orthonormal rows spanning z's rows
-        beta, b = newton(z @ basis.T, y, l2)
-        w = basis.T @ beta
-    return w / scale, float(b - (w * mean / scale).sum())
-
-
-def held_out(x: np.ndarray, y: np.ndarray, groups: Sequence[str], l2: float) -> np.ndarray:
-    """Each row's score from a model fitted on the other folds."""
-    out = np.zeros(len(y))
-    for test in folds_of(groups):
-        train = np.setdiff1d(np.arange(len(y)), test)
-        weights, bias = fit_wide(x[train], y[train], l2)
-        out[test] = scores(x[test], weights, bias)
-    return out
 
 
 def separation(y: np.ndarray, s: np.ndarray) -> float:
@@ -291,14 +258,13 @@ def analyse(
         return x if probe is None else np.c_[x, probe]
 
     xs, ys, gs = arrays(train)
-    by_penalty = {l2: separation(ys, held_out(xs, ys, gs, l2)) for l2 in PENALTIES}
-    l2 = max(by_penalty, key=lambda p: by_penalty[p])
-    probe_cv = held_out(xs, ys, gs, l2)
+    l2, by_penalty = choose_penalty(xs, ys, gs)
+    probe_cv = out_of_fold(xs, ys, gs, l2)
     reader_train = policy(train, ["reader"], None)[:, 0]
     cross_validated = {"auroc_reader": separation(ys, reader_train), "auroc_probe": separation(ys, probe_cv)}
     held: dict[str, np.ndarray] = {}
     for name, (names, with_probe) in COMBINATIONS.items():
-        held[name] = held_out(policy(train, names, probe_cv if with_probe else None), ys, gs, POLICY_L2)
+        held[name] = out_of_fold(policy(train, names, probe_cv if with_probe else None), ys, gs, POLICY_L2)
         cross_validated[f"{name}_auroc"] = separation(ys, held[name])
         cross_validated[f"{name}_balanced"] = balanced(ys, held[name], best_threshold(ys, held[name]))
     report: dict[str, Any] = {

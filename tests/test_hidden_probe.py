@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.policy import READER_FEATURES
-from benchmarks.fit_policy import fit
-from benchmarks.hidden_probe import analyse, collect, fit_wide, folds_of, held_out, reader_prompt
+from benchmarks.fit_policy import fit, fit_wide, folds_of, out_of_fold
+from benchmarks.hidden_probe import analyse, collect, reader_prompt
 
 
 def test_a_question_never_has_rows_in_two_folds() -> None:
@@ -32,7 +32,7 @@ def test_held_out_scores_come_from_models_that_never_saw_the_row() -> None:
     x = np.array([[pick.gauss(0, 1) for _ in range(40)] for _ in range(120)])
     y = np.array([pick.randrange(2) for _ in range(120)])
     groups = [f"q{i}" for i in range(120)]
-    s = held_out(x, y, groups, l2=0.01)
+    s = out_of_fold(x, y, groups, l2=0.01)
     accuracy = float(((s >= 0) == (y == 1)).mean())
     assert accuracy < 0.7
 

@@ -73,6 +73,9 @@ def test_the_reader_tells_an_answering_excerpt_from_an_unrelated_one() -> None:
     assert answers > unrelated + 0.3, (answers, unrelated)
     korean = reader.answers("미국 제조혁신연구소의 역할은 무엇인가요?", [ANSWERS, OFF_TOPIC]) or [0.0, 1.0]
     assert korean[0] > korean[1], korean
+    # The shipped probe, weighing the model's hidden state at the end of the same prompt.
+    probes = reader.probes(QUESTION, [ANSWERS, OFF_TOPIC])
+    assert probes is not None and probes[0] > probes[1] + 1.0, probes
     faithful = reader.supports(
         "US institutes link basic research and production.", ANSWERS.brief, ANSWERS.text
     )
@@ -184,6 +187,7 @@ def test_the_openai_reader_against_a_local_server(openai_server: str) -> None:
     reader = openai_reader(openai_server, "local", "not-needed")
     answers, unrelated = reader.answers(QUESTION, [ANSWERS, OFF_TOPIC]) or [0.0, 1.0]
     assert answers > unrelated + 0.3, (answers, unrelated)
+    assert reader.probes(QUESTION, [ANSWERS]) is None  # a server gives no hidden states
 
 
 def test_a_reader_server_that_is_down_is_a_clear_error() -> None:

@@ -39,7 +39,13 @@ def case(doc_id: str, **features: float) -> BriefCase:
 
 def test_the_shipped_policy_was_fitted_with_its_data_and_command() -> None:
     policy = load_policy()
-    assert policy.reader_model.features == READER_FEATURES
+    used = policy.reader_model.features
+    assert set(used) <= set(READER_FEATURES) and "probe" in used
+    dropped = [n for n in READER_FEATURES if n not in used]  # left out by the command that fitted it
+    assert not dropped or policy.source["command"].split("--drop")[1].split() == dropped
+    # and a model for a reader without hidden states (a server), with every reader feature but the probe
+    assert policy.plain_model is not None
+    assert policy.plain_model.features == tuple(n for n in READER_FEATURES if n != "probe")
     assert policy.lexical_model.features == LEXICAL_FEATURES
     assert "fit_policy" in policy.source["command"] and policy.source["questions"] >= 200
     assert "blind" not in " ".join(policy.source["sets"])  # the blind set only measures
@@ -228,3 +234,4 @@ def test_the_fit_reports_how_much_its_figures_move_with_the_split_into_folds() -
     for name in ("right", "false_refusal_rate", "refusal_recall"):
         low, high = spread[name]
         assert 0.0 <= low <= high <= 1.0, (name, spread)
+    assert spread["right"][0] > 0.9  # the reader's feature separates these rows under every split

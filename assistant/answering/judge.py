@@ -17,6 +17,7 @@ from assistant.answering.reader import Excerpt, Extraction, NoReader, Reader
 from assistant.models import Passage
 
 K = TypeVar("K", bound=tuple[str, ...])
+V = TypeVar("V")
 _REMEMBERED = 4096  # reader replies kept (question, excerpt) -> probability
 
 
@@ -27,6 +28,7 @@ class Judge:
         self.reader: Reader = reader or NoReader()
         self._replies: OrderedDict[tuple[str, str, str], float] = OrderedDict()
         self._extractions: OrderedDict[tuple[str, str, str], Extraction] = OrderedDict()
+        self._probes: OrderedDict[tuple[str, str, str], float] = OrderedDict()
         self._renderings: OrderedDict[tuple[str, str], str | None] = OrderedDict()
         self._translations: OrderedDict[tuple[str, str], str | None] = OrderedDict()
         self._rewrites: OrderedDict[tuple[str, str, str], str | None] = OrderedDict()
@@ -59,15 +61,40 @@ class Judge:
         chosen = [c for c, read_it in zip(cases, wanted, strict=True) if read_it]
         if not chosen:
             return cases
-        asks = self.policy.asks if reads is None else {"answers", "extracts"}
+        asks = self.policy.asks if reads is None else {"answers", "extracts", "probes"}
         excerpts = [c.excerpt for c in chosen]
-        probabilities = self._answers(question, excerpts) if "answers" in asks else [None] * len(chosen)
-        extractions = self._extracts(question, excerpts) if "extracts" in asks else [None] * len(chosen)
-        if probabilities is None or extractions is None:
+        unasked: list[None] = [None] * len(chosen)
+        # The probe first: a reader without one (a server) is then not asked the rest for nothing.
+        probes = (
+            self._asked(self._probes, question, excerpts, self.reader.probes) if "probes" in asks else unasked
+        )
+        if reads is None and probes is None:  # a reader without hidden states: the policy's model for one
+            asks = self.policy.plain_asks
+            if not asks:
+                return cases
+            probes = unasked
+        probabilities = (
+            self._asked(self._replies, question, excerpts, self.reader.answers)
+            if "answers" in asks
+            else unasked
+        )
+        extractions = (
+            self._asked(self._extractions, question, excerpts, self.reader.extracts)
+            if "extracts" in asks
+            else unasked
+        )
+        # A reader that cannot give what the policy weighs leaves the decision to the lexical model,
+        # whose weights hold without the reader; when every judgement is asked (a fit), what it can
+        # give is kept.
+        if reads is None and (probabilities is None or extractions is None):
+            return cases
+        if probabilities is None and extractions is None and probes is None:
             return cases
         judged = {
-            c.doc_id: with_reader(c, p, x, question)
-            for c, p, x in zip(chosen, probabilities, extractions, strict=True)
+            c.doc_id: with_reader(c, p, x, question, s)
+            for c, p, x, s in zip(
+                chosen, probabilities or unasked, extractions or unasked, probes or unasked, strict=True
+            )
         }
         return [judged.get(c.doc_id, c) for c in cases]
 
@@ -88,6 +115,8 @@ class Judge:
         """Load the reader's model now rather than at the first question."""
         if self.reads:
             self.reader.answers("warm-up", [Excerpt("warm-up", "warm-up")])
+            if "probes" in self.policy.asks:  # and its probe's file, so that a bad one shows now
+                self.reader.probes("warm-up", [Excerpt("warm-up", "warm-up")])
 
     def margin(self, question: str, language: str, passages: Sequence[Passage], evidence: Evidence) -> float:
         """How clearly the briefs answer the question, without asking the reader (cheap)."""
@@ -134,36 +163,27 @@ class Judge:
                 store.popitem(last=False)
         return written
 
-    def _extracts(self, question: str, excerpts: list[Excerpt]) -> list[Extraction] | None:
+    def _asked(
+        self,
+        store: OrderedDict[tuple[str, str, str], V],
+        question: str,
+        excerpts: list[Excerpt],
+        ask: Callable[[str, Sequence[Excerpt]], list[V] | None],
+    ) -> list[V] | None:
+        """The reader's judgements of the excerpts (`ask`), those it gave before taken from `store`;
+        None when the reader cannot judge."""
         keys = [(question, e.brief, e.text) for e in excerpts]
         with self._lock:
-            known = {k: self._extractions[k] for k in keys if k in self._extractions}
+            known = {k: store[k] for k in keys if k in store}
         missing = [e for e, k in zip(excerpts, keys, strict=True) if k not in known]
         if missing:
-            fresh = self.reader.extracts(question, missing)
+            fresh = ask(question, missing)
             if fresh is None:
                 return None
             with self._lock:
                 for excerpt, found in zip(missing, fresh, strict=True):
                     key = (question, excerpt.brief, excerpt.text)
-                    self._extractions[key] = known[key] = found
-                while len(self._extractions) > _REMEMBERED:
-                    self._extractions.popitem(last=False)
-        return [known[k] for k in keys]
-
-    def _answers(self, question: str, excerpts: list[Excerpt]) -> list[float] | None:
-        keys = [(question, e.brief, e.text) for e in excerpts]
-        with self._lock:
-            known = {k: self._replies[k] for k in keys if k in self._replies}
-        missing = [e for e, k in zip(excerpts, keys, strict=True) if k not in known]
-        if missing:
-            fresh = self.reader.answers(question, missing)
-            if fresh is None:
-                return None
-            with self._lock:
-                for excerpt, p in zip(missing, fresh, strict=True):
-                    key = (question, excerpt.brief, excerpt.text)
-                    self._replies[key] = known[key] = p
-                while len(self._replies) > _REMEMBERED:
-                    self._replies.popitem(last=False)
+                    store[key] = known[key] = found
+                while len(store) > _REMEMBERED:
+                    store.popitem(last=False)
         return [known[k] for k in keys]

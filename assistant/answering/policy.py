@@ -60,7 +60,11 @@ LEXICAL_FEATURES = (
 # 75 of questions no brief answers, 25 of other briefs) the AUROC of answering against unanswerable
 # was 0.86 for `reader` alone, 0.91 for `extract` + `grounded`, 0.92 for the three together.
 EXTRACT_FEATURES = ("extract", "grounded")
-READER_FEATURES = ("reader", *EXTRACT_FEATURES, *LEXICAL_FEATURES)
+# The probe's log-odds from the model's hidden state at the end of the YES/NO prompt (`probe.py`).
+PROBE_FEATURES = ("probe",)
+READER_FEATURES = ("reader", *EXTRACT_FEATURES, *PROBE_FEATURES, *LEXICAL_FEATURES)
+# What the reader is asked for each group of features (`Policy.asks`).
+ASKED = {"answers": ("reader",), "extracts": EXTRACT_FEATURES, "probes": PROBE_FEATURES}
 # How far a follow-up's similarity and coverage move towards the follow-up read with the question it
 # follows. On the development conversations (tests/data/qa-conversations.jsonl, 11 second turns in
 # context): 0 -> 8 right, 0.25 and 0.5 -> 10, 1 -> 9 (two near-miss follow-ups answered).
@@ -163,9 +167,14 @@ def reading_mask(lexical: Sequence[float], screen: float, limit: int = MAX_READS
 
 
 def with_reader(
-    case: BriefCase, probability: float | None, extraction: Extraction | None, question: str
+    case: BriefCase,
+    probability: float | None,
+    extraction: Extraction | None,
+    question: str,
+    probe: float | None = None,
 ) -> BriefCase:
-    """The case with the reader's judgements added as features (log-odds for the probabilities).
+    """The case with the reader's judgements added as features (log-odds for the probabilities; the
+    probe's score is log-odds already).
 
     An extracted reply counts as grounded only if it is the kind of answer the question asks for:
     to "When do the licences start?" a reply copied from the brief that holds no year or date
@@ -176,6 +185,8 @@ def with_reader(
     if extraction is not None:
         features["extract"] = log_odds(1.0 - extraction.not_stated)
         features["grounded"] = typed_grounding(question, extraction)
+    if probe is not None:
+        features["probe"] = _clip(probe)
     return replace(case, features=features)
 
 
@@ -232,6 +243,8 @@ class Policy:
     # where 99% of the briefs that do answer are still read.
     screen: float = 0.0
     source: dict[str, Any] = field(default_factory=dict)  # data, command and figures of the fit
+    # For a reader that gives no hidden states (a server): the reader's replies without the probe.
+    plain_model: Model | None = None
 
     def to_read(self, cases: Sequence[BriefCase], limit: int = MAX_READS) -> list[bool]:
         """Which cases the reader is asked about: the `limit` most likely by the lexical model, among
@@ -240,23 +253,32 @@ class Policy:
 
     @property
     def asks(self) -> frozenset[str]:
-        """What the reader model weighs: "answers" (the YES/NO question), "extracts" (its answer)."""
-        used = set(self.reader_model.features)
-        return frozenset(
-            name
-            for name, features in (("answers", {"reader"}), ("extracts", set(EXTRACT_FEATURES)))
-            if used & features
-        )
+        """What the reader model weighs: "answers" (the YES/NO question), "extracts" (its answer),
+        "probes" (its hidden state, weighed by the probe)."""
+        return _asks(self.reader_model)
+
+    @property
+    def plain_asks(self) -> frozenset[str]:
+        """What to ask a reader that has no probe (nothing when the policy has no model for one)."""
+        return _asks(self.plain_model) if self.plain_model is not None else frozenset()
+
+    def reading_model(self, cases: Sequence[BriefCase]) -> Model:
+        """The model for read briefs: the reader model, or the plain one when the reader gave no probe."""
+        probed = any(name in c.features for c in cases for name in PROBE_FEATURES)
+        return self.reader_model if probed or self.plain_model is None else self.plain_model
 
     def probability(self, case: BriefCase) -> float:
         """P(the brief answers): by the reader model when the brief was read, else the lexical one."""
-        model = self.reader_model if _was_read(case) else self.lexical_model
+        model = self.reading_model([case]) if _was_read(case) else self.lexical_model
         return model.probability(case.features)
 
     def decide(self, cases: Sequence[BriefCase]) -> Decision:
         read = any(_was_read(c) for c in cases)
-        threshold = (self.reader_model if read else self.lexical_model).threshold
-        probabilities = {c.doc_id: self.probability(c) for c in cases}
+        reading = self.reading_model(cases)
+        threshold = (reading if read else self.lexical_model).threshold
+        probabilities = {
+            c.doc_id: (reading if _was_read(c) else self.lexical_model).probability(c.features) for c in cases
+        }
         cited = sorted(
             (d for d, p in probabilities.items() if p >= threshold), key=lambda d: -probabilities[d]
         )
@@ -269,8 +291,13 @@ class Policy:
         return best - decision.threshold
 
 
+def _asks(model: Model) -> frozenset[str]:
+    used = set(model.features)
+    return frozenset(name for name, features in ASKED.items() if used & set(features))
+
+
 def _was_read(case: BriefCase) -> bool:
-    return "reader" in case.features or "extract" in case.features
+    return any(name in case.features for name in ("reader", "extract", *PROBE_FEATURES))
 
 
 def load_policy(path: Path | None = None) -> Policy:
@@ -283,6 +310,7 @@ def load_policy(path: Path | None = None) -> Policy:
             _model(data["lexical"]),
             float(data.get("screen", 0.0)),
             data.get("source", {}),
+            _model(data["reader_without_probe"]) if "reader_without_probe" in data else None,
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(

@@ -8,6 +8,8 @@ are separate conversations on purpose: asked as the next turn after the model's 
 would reuse its reading of the excerpt, 0.8 s instead of 1.8 s), the YES/NO question only repeated
 that answer (5-fold cross-validation on the dev sets over 11 fold splits, 2026-12-04: right
 0.72-0.74, as without it at all, against 0.75-0.77 asked separately);
+`Reader.probes(question, excerpts)` reads the YES/NO prompt another way: the log-odds a fitted linear
+probe gives the model's hidden state at its end (`probe.py`; only the local model has one);
 `Reader.supports(claim, passage)` the probability that a passage supports a claim;
 `Reader.render(...)` one sentence in the question's language saying what quotes in another language
 say (used only when `render_across_languages` is set: half of the packaged model's lines misread the
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.answering.probe import Probe, load_probe
 from assistant.answering.prompts import Prompt, load_prompt
 from assistant.answering.runtime import (
     MODEL_NAME,
@@ -78,6 +81,11 @@ class Reader(Protocol):
 
     def extracts(self, question: str, excerpts: Sequence[Excerpt]) -> list[Extraction] | None:
         """Per excerpt, the model's answer from it alone (see `Extraction`); None without a model."""
+        ...
+
+    def probes(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
+        """Per excerpt, the probe's log-odds that it states the answer (see `probe.py`); None when the
+        model gives no hidden states (no model, or a server)."""
         ...
 
     def supports(self, claim: str, brief: str, passage: str) -> float | None:
@@ -135,6 +143,9 @@ class NoReader:
     def extracts(self, question: str, excerpts: Sequence[Excerpt]) -> list[Extraction] | None:
         return None
 
+    def probes(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
+        return None
+
     def supports(self, claim: str, brief: str, passage: str) -> float | None:
         return None
 
@@ -158,10 +169,17 @@ class PromptedReader:
         write: Callable[[Sequence[Message], int, str], str],
         write_scored: Callable[[Sequence[Message], int], tuple[str, list[TokenChoice]]],
         prompts: Path | None = None,
+        state: Callable[[Sequence[Message]], list[float]] | None = None,
+        probe: Callable[[Prompt], Probe] | None = None,
     ) -> None:
         """`prompts`: a folder whose templates replace the package's of the same name (to try other
-        wording, as `benchmarks.reader_probe` does); the package's are used for the rest."""
+        wording, as `benchmarks.reader_probe` does); the package's are used for the rest. `state`:
+        messages -> the model's hidden state at their end, and `probe`: the YES/NO template -> the
+        probe fitted on it (loaded when first needed), for a model that gives hidden states."""
         self.name = name
+        self.state = state
+        self._probe_for = probe
+        self._probe: Probe | None = None
         self._first_token = first_token  # messages -> top first tokens of the reply
         self._write = write  # (messages, max_tokens, start of the reply) -> text
         self._write_scored = write_scored  # (messages, max_tokens) -> text, its first token's choices
@@ -185,6 +203,24 @@ class PromptedReader:
             chat = self._answers.messages(question=question, brief=excerpt.brief, excerpt=excerpt.text)
             probabilities.append(yes_probability(self._first_token(chat)))
         return probabilities
+
+    def states(self, question: str, excerpts: Sequence[Excerpt]) -> list[list[float]] | None:
+        """Per excerpt, the model's hidden state at the end of its YES/NO prompt (what the probe
+        weighs); None when the model gives none."""
+        if self.state is None:
+            return None
+        return [
+            self.state(self._answers.messages(question=question, brief=e.brief, excerpt=e.text))
+            for e in excerpts
+        ]
+
+    def probes(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
+        states = self.states(question, excerpts)
+        if states is None or self._probe_for is None:
+            return None
+        if self._probe is None:
+            self._probe = self._probe_for(self._answers)
+        return [self._probe.score(s) for s in states]
 
     def extracts(self, question: str, excerpts: Sequence[Excerpt]) -> list[Extraction] | None:
         found = []
@@ -281,7 +317,18 @@ def local_reader(model: LocalModel | Callable[[], LocalModel], prompts: Path | N
     def write_scored(messages: Sequence[Message], max_tokens: int) -> tuple[str, list[TokenChoice]]:
         return get().complete_scored(chat_prompt(messages), max_tokens=max_tokens, stop=["\n", "<|im_end|>"])
 
-    return PromptedReader(f"local:{MODEL_NAME}", first_token, write, write_scored, prompts)
+    def state(messages: Sequence[Message]) -> list[float]:
+        return get().hidden_state(chat_prompt(messages))
+
+    return PromptedReader(
+        f"local:{MODEL_NAME}",
+        first_token,
+        write,
+        write_scored,
+        prompts,
+        state,
+        lambda template: load_probe(MODEL_NAME, template),
+    )
 
 
 def openai_reader(base_url: str | None, model: str, api_key: str, timeout: float = 60.0) -> PromptedReader:

