@@ -188,3 +188,17 @@ def test_a_reader_without_a_probe_is_weighed_by_the_policy_s_model_for_one() -> 
     assert not policy.decide([probed]).answer  # the probe says no
     decision = policy.decide([unprobed])
     assert decision.answer and decision.threshold == 0.7  # the plain model's own threshold
+
+
+def test_warm_up_asks_the_model_what_the_policy_will_ask() -> None:
+    policy = Policy(
+        Model(("extract", "probe"), (1.0, 1.0), 0.0, 0.5),
+        Model(("cosine",), (1.0,), 0.0, 0.5),
+        plain_model=Model(("reader",), (1.0,), 0.0, 0.5),
+    )
+    probed = CountingReader(probe=1.0)
+    Judge(policy, lambda terms: {}, probed).warm_up()  # type: ignore[arg-type]
+    assert probed.asked == ["probes", "extracts"]  # no YES/NO call the policy does not weigh
+    server = CountingReader(probe=None)
+    Judge(policy, lambda terms: {}, server).warm_up()  # type: ignore[arg-type]
+    assert server.asked == ["probes", "answers"]  # what the model for a reader without one weighs

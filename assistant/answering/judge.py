@@ -112,11 +112,19 @@ class Judge:
         return self.policy.decide(cases), cases
 
     def warm_up(self) -> None:
-        """Load the reader's model now rather than at the first question."""
-        if self.reads:
-            self.reader.answers("warm-up", [Excerpt("warm-up", "warm-up")])
-            if "probes" in self.policy.asks:  # and its probe's file, so that a bad one shows now
-                self.reader.probes("warm-up", [Excerpt("warm-up", "warm-up")])
+        """Load the reader's model now rather than at the first question, asking it once what the
+        policy asks (so that a probe file that does not fit shows now, and the extraction's
+        instructions are read and cached before the first question)."""
+        if not self.reads:
+            return
+        excerpt = [Excerpt("warm-up", "warm-up")]
+        asks = self.policy.asks or {"answers"}
+        if "probes" in asks and self.reader.probes("warm-up", excerpt) is None:
+            asks = self.policy.plain_asks or {"answers"}  # a reader without hidden states
+        if "extracts" in asks:
+            self.reader.extracts("warm-up", excerpt)
+        if "answers" in asks:
+            self.reader.answers("warm-up", excerpt)
 
     def margin(self, question: str, language: str, passages: Sequence[Passage], evidence: Evidence) -> float:
         """How clearly the briefs answer the question, without asking the reader (cheap)."""
