@@ -80,12 +80,13 @@ def test_quoted_bullets_without_full_stops_are_answered(briefs_library: Library)
 
 
 def test_a_question_about_two_topics_quotes_both_briefs(briefs_library: Library) -> None:
-    """Asked whole, no one brief answers both halves and the question is refused; split into its two
-    parts (`ASSISTANT_SPLIT_QUESTIONS`), each is answered from its own brief."""
+    """Asked whole, no one brief answers both halves: it is refused, or answered from one of them (the
+    policy with the reader's probe finds vol.586 answers its half); split into its two parts
+    (`ASSISTANT_SPLIT_QUESTIONS`), each is answered from its own brief."""
     question = "What did KRIHS recommend about elderly drivers and about shrinking cities?"
     whole = briefs_library.assistant()
     whole.split_questions = False
-    assert whole.ask(question).refused
+    assert len({c.doc_id for c in whole.ask(question).citations}) <= 1
     answer = briefs_library.assistant().ask(question)
     assert {c.doc_id for c in answer.citations} == {"586", "616"}
     assert answer.standalone_question == (
