@@ -401,23 +401,16 @@ class Assistant:
             generator=self.generator.name,
             context=context.briefs if context is not None else (),
         )
-        two_parts = False
-        if (
-            split
-            and self.split_questions
-            and (not decision.answer or (two_parts := bool(question_parts(question, language))))
-        ):
-            # A question that asks two things is answered part by part (see `_parts`), and only if
-            # each part is: read whole, it is refused when no one brief answers both halves, or
-            # answered from the brief that answers one half, which would pass a near-miss's other
-            # half as answered.
+        if not decision.answer and split and self.split_questions:
+            # A question that asks two things is refused when no one brief answers both halves: its
+            # parts are asked one after the other (see `_parts`), and answered only if each one is.
             parts = yield from self._parts(question, language, retrieval, history)
             if parts:
                 answer = _joined(base, parts)
                 yield AnswerEvent("delta", answer.text)
                 yield AnswerEvent("final", answer=answer, retrieval=retrieval)
                 return
-        if not decision.answer or two_parts:
+        if not decision.answer:
             answer = self._refusal_for(question, retrieval, base)
             yield AnswerEvent("delta", answer.text)
             yield AnswerEvent("final", answer=replace(answer, judged=_judged(decision)), retrieval=retrieval)
