@@ -45,7 +45,7 @@ import numpy as np
 
 from assistant.answering.policy import EXTRACT_FEATURES, READER_FEATURES, load_policy
 from assistant.answering.prompts import Prompt, load_prompt
-from assistant.answering.runtime import chat_prompt, model_file
+from assistant.answering.runtime import LocalModel, chat_prompt, model_file
 from assistant.config import Settings
 from assistant.percentiles import interval
 from benchmarks.fit_policy import choose_penalty, fit, fit_wide, out_of_fold
@@ -70,27 +70,14 @@ def key(row: dict[str, Any]) -> tuple[str, int, str]:
 
 
 class HiddenStates:
-    """The joined model loaded by llama.cpp in embedding mode: the last token's hidden state of a prompt."""
+    """The joined model as the assistant loads it (`LocalModel`, embedding mode): the last token's
+    hidden state of a prompt."""
 
     def __init__(self, threads: int = 2) -> None:
-        import xllamacpp
-
-        params = xllamacpp.CommonParams()
-        params.model.path = str(model_file(Settings(_env_file=None).model_dir))
-        params.n_ctx = 4096
-        params.embedding = True
-        params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_LAST
-        params.embd_normalize = -1  # the state as it is
-        params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
-        params.n_batch = params.n_ubatch = 512
-        params.n_parallel = 1
-        params.hostnames = ["127.0.0.1"]
-        params.port = 0
-        params.verbosity = -1
-        self._server = xllamacpp.Server(params)
+        self._model = LocalModel(model_file(Settings(_env_file=None).model_dir), threads=threads)
 
     def __call__(self, prompt: str) -> list[float]:
-        return list(self._server.handle_embeddings({"input": prompt})["data"][0]["embedding"])
+        return self._model.hidden_state(prompt)
 
 
 @functools.cache

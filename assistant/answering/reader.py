@@ -215,11 +215,11 @@ class PromptedReader:
         ]
 
     def probes(self, question: str, excerpts: Sequence[Excerpt]) -> list[float] | None:
-        states = self.states(question, excerpts)
-        if states is None or self._probe_for is None:
+        if self.state is None or self._probe_for is None:
             return None
-        if self._probe is None:
+        if self._probe is None:  # loaded (and checked) before the model's time is spent
             self._probe = self._probe_for(self._answers)
+        states = self.states(question, excerpts) or []
         return [self._probe.score(s) for s in states]
 
     def extracts(self, question: str, excerpts: Sequence[Excerpt]) -> list[Extraction] | None:
