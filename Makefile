@@ -85,15 +85,15 @@ eval: install
 # every candidate brief); the reader's replies are cached in benchmarks/results/reader-replies.jsonl
 # and the model's hidden states, which the probe (assistant/answering/probe.json) is fitted on, in
 # benchmarks/results/reader-states.jsonl.gz (about 5 s an excerpt to gather the first time).
-# `--drop probe`: the shipped fit does not weigh the reader's probe yet; `--drop reader` fits the
-# one that does (benchmarks/results/policy-probe.json; README, "Built: the probe in the policy").
+# `--drop reader`: the reader's YES/NO reply adds nothing once its probe is weighed, so the fit
+# weighs the probe and the extraction (cross-validated choice: README, "The probe in the policy").
 FIT_STORE := .fit-index
 fit-policy: install
 	$(BIN)/assistant ingest --store $(FIT_STORE) $(SHARED) ../shared/briefs-more tests/data/ko
 	$(BIN)/python -m benchmarks.fit_policy --store $(FIT_STORE) $(SHARED)/qa-dev.jsonl \
 		../shared/briefs-more/qa-more.jsonl tests/data/qa-extra.jsonl tests/data/qa-fresh.jsonl \
 		tests/data/qa-ko.jsonl tests/data/qa-train.jsonl tests/data/qa-train-users.jsonl \
-		tests/data/qa-train-users2.jsonl --drop probe
+		tests/data/qa-train-users2.jsonl --drop reader
 
 bench: install
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'

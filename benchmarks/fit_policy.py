@@ -47,7 +47,7 @@ import numpy as np
 from assistant.answering.policy import LEXICAL_FEATURES, PROBE_FEATURES, READER_FEATURES, reading_mask
 from assistant.answering.probe import PROBE_FILE, Probe, clipped, prompt_digest
 from assistant.answering.prompts import load_prompt
-from assistant.answering.reader import EXTRACT_TOKENS, Extraction
+from assistant.answering.reader import EXTRACT_TOKENS, Extraction, grounding
 from assistant.answering.runtime import MODEL_NAME
 from assistant.config import Settings
 from assistant.evaluation.testset import load_testset
@@ -93,8 +93,12 @@ class CachedReader:
                 row = json.loads(line)
                 if "translation" in row:
                     self.translated[row["key"]] = row["translation"]
-                elif "extraction" in row:
-                    self.extracted[row["key"]] = Extraction(**row["extraction"])
+                elif "extraction" in row:  # grounded afresh: its rule may have changed since
+                    found = row["extraction"]
+                    excerpt = row["key"].rsplit("\x1f", 1)[-1]
+                    self.extracted[row["key"]] = Extraction(
+                        found["not_stated"], grounding(found["text"], excerpt), found["text"]
+                    )
                 else:
                     self.known[row["key"]] = row["p"]
 

@@ -18,7 +18,7 @@ from assistant.answering.policy import (
     load_policy,
     with_reader,
 )
-from assistant.answering.reader import extraction, whole_sentences, yes_probability
+from assistant.answering.reader import extraction, grounding, whole_sentences, yes_probability
 from assistant.answering.runtime import TokenChoice
 from assistant.errors import ConfigError
 from benchmarks.fit_policy import (
@@ -97,6 +97,16 @@ def test_an_answer_copied_from_the_excerpt_is_grounded_and_a_made_up_one_is_not(
     assert invented.grounded == 0.0  # no word of it stands in the excerpt
     refused = extraction("NOT STATED.", [TokenChoice("NOT", np.log(0.9))], excerpt)
     assert refused.not_stated == pytest.approx(0.9) and refused.grounded == 0.0
+
+
+def test_a_short_figure_or_korean_reply_is_grounded_by_its_own_words() -> None:
+    # The reply "20" to "How many cities ...?" counted as no words at all, so as ungrounded.
+    excerpt = "20 cities in Korea are classified as shrinking cities; 78.1% of them lost residents."
+    assert grounding("20", excerpt) == 1.0 and grounding("78.1%", excerpt) == 1.0
+    assert grounding("35", excerpt) == 0.0  # a figure the excerpt does not hold
+    korean = "도시의 기능, 밀도, 입지 개념을 새로 정의한다."
+    assert grounding("기능, 밀도, 입지 개념", korean) == 1.0
+    assert grounding("교통, 주택", korean) == 0.0
 
 
 def test_a_read_brief_is_weighed_by_the_reader_model_whichever_reading_it_had() -> None:

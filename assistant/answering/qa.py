@@ -89,6 +89,20 @@ class Reading(NamedTuple):
     decision: Decision
 
 
+def _confidence(reading: Reading) -> float:
+    """The policy's probability for the likeliest brief a reading cites (0 when it refuses)."""
+    return max((reading.decision.probabilities.get(b, 0.0) for b in reading.decision.cited), default=0.0)
+
+
+def _leaves_conversation(retrieval: Retrieval, reading: Reading) -> bool:
+    """Whether a question in a conversation, read on its own, is answered from none of the previous
+    briefs while a reading within them is still to be tried."""
+    within = retrieval.alternative.context if retrieval.alternative is not None else None
+    if retrieval.context is not None or within is None or not reading.decision.answer:
+        return False
+    return not set(reading.decision.cited) & {b.doc_id for b in within.briefs}
+
+
 @dataclass(frozen=True)
 class AnswerEvent:
     """What the assistant is doing (`status`), a piece of streamed text (`delta`), or the verified
@@ -370,6 +384,13 @@ class Assistant:
                 yield AnswerEvent("status", say(language, "searching"))
             retrieval = self.prepare(question, history, flt, use_context=use_context)
         reading = yield from self._read(retrieval, language)
+        if retrieval.alternative is not None and _leaves_conversation(retrieval, reading):
+            # Read on its own, a follow-up that names little can land on any brief ("So what do they
+            # propose instead?" was answered from a Korean brief, its e5 cosine being high for any
+            # short question). So the previous briefs are read too, and the likelier reading kept.
+            other = yield from self._read(retrieval.alternative, language)
+            if other.decision.answer and _confidence(other) > _confidence(reading):
+                retrieval, reading = retrieval.alternative, other
         if not reading.decision.answer and retrieval.alternative is not None:
             # In a conversation, the other reading (the question on its own, or within the previous
             # turn's briefs) may answer what this one refuses: then the brief that states the answer
@@ -401,16 +422,23 @@ class Assistant:
             generator=self.generator.name,
             context=context.briefs if context is not None else (),
         )
-        if not decision.answer and split and self.split_questions:
-            # A question that asks two things is refused when no one brief answers both halves: its
-            # parts are asked one after the other (see `_parts`), and answered only if each one is.
+        two_parts = False
+        if (
+            split
+            and self.split_questions
+            and (not decision.answer or (two_parts := bool(question_parts(question, language))))
+        ):
+            # A question that asks two things is answered part by part (see `_parts`), and only if
+            # each part is: read whole, it is refused when no one brief answers both halves, or
+            # answered from the brief that answers one half, which would pass a near-miss's other
+            # half as answered.
             parts = yield from self._parts(question, language, retrieval, history)
             if parts:
                 answer = _joined(base, parts)
                 yield AnswerEvent("delta", answer.text)
                 yield AnswerEvent("final", answer=answer, retrieval=retrieval)
                 return
-        if not decision.answer:
+        if not decision.answer or two_parts:
             answer = self._refusal_for(question, retrieval, base)
             yield AnswerEvent("delta", answer.text)
             yield AnswerEvent("final", answer=replace(answer, judged=_judged(decision)), retrieval=retrieval)

@@ -125,11 +125,19 @@ NOT_STATED = "NOT STATED"
 def extraction(text: str, first: Sequence[TokenChoice], excerpt: str) -> Extraction:
     """An `Extraction` from a reply and its first token's choices (any "NOT…" token counts)."""
     not_stated = sum(math.exp(c.logprob) for c in first if c.token.strip().upper().startswith("NOT"))
-    words = [w for w in tokenize(text) if len(w) > 2]
+    return Extraction(min(1.0, not_stated), grounding(text, excerpt), text)
+
+
+def grounding(text: str, excerpt: str) -> float:
+    """The share of a reply's content words that are the excerpt's own (0 for NOT STATED or nothing).
+
+    Figures count whatever their length ("20", the "78" and "1" of "78.1%"), and so do Korean words
+    (two syllables, "밀도", are a whole word): only short English tokens are passed over."""
+    words = [w for w in tokenize(text) if len(w) > 2 or not w.isascii() or w.isdigit()]
     if NOT_STATED in text.upper() or not words:
-        return Extraction(min(1.0, not_stated), 0.0, text)
+        return 0.0
     known = set(tokenize(excerpt))
-    return Extraction(min(1.0, not_stated), sum(w in known for w in words) / len(words), text)
+    return sum(w in known for w in words) / len(words)
 
 
 class NoReader:
