@@ -13,6 +13,7 @@ from assistant.answering.conversation import (
     announces_new_topic,
     context_of,
     continues,
+    leans_on_previous,
 )
 from assistant.answering.generation.evidence import title_block_request
 from assistant.models import Answer, BriefRef
@@ -97,6 +98,24 @@ def test_a_question_that_says_it_changes_the_subject_starts_afresh(question: str
 )
 def test_a_follow_up_that_mentions_difference_is_not_a_change_of_subject(question: str) -> None:
     assert not announces_new_topic(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "leans"),
+    [
+        ("So what do they propose instead?", "en", True),
+        ("What's supposed to go in it?", "en", True),
+        ("그 사업은 어디서 해요?", "ko", True),
+        # it names enough to be found on its own, or points back at nothing
+        ("How many cities are classified as shrinking cities in their report?", "en", False),
+        ("Which cities are affected?", "en", False),
+        ("그럼 코로나 이후 도시에 어떤 변화가 생긴다고 봤어요?", "ko", False),
+    ],
+)
+def test_a_question_that_points_back_and_names_little_leans_on_the_turns_before(
+    question: str, language: str, leans: bool
+) -> None:
+    assert leans_on_previous(question, language) is leans
 
 
 @pytest.mark.parametrize(

@@ -56,12 +56,17 @@ def stands_alone(part: str, language: str) -> bool:
     `MIN_NAMING_WORDS` words besides question and function words ("In which year?" does not). A word
     like "that" also joins clauses: a part wrongly taken to lean on the rest is only searched as the
     whole question is."""
-    if (_KO_BACK if language == "ko" else _EN_BACK).search(part):
+    if points_back(part, language):
         return False
     words = re.findall(r"\w+", part.lower())
     if language == "ko":
         return sum(1 for w in words if len(w) > 1 and not _KO_QUESTION.search(w)) >= MIN_NAMING_WORDS
     return sum(1 for w in words if w not in _EN_PLAIN) >= MIN_NAMING_WORDS
+
+
+def points_back(text: str, language: str) -> bool:
+    """Whether a question or part points back to something named before it ("it", "they", "그")."""
+    return bool((_KO_BACK if language == "ko" else _EN_BACK).search(text))
 
 
 def _english_parts(text: str) -> list[str]:

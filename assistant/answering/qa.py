@@ -19,6 +19,7 @@ from assistant.answering.conversation import (
     announces_new_topic,
     context_of,
     continues,
+    leans_on_previous,
 )
 from assistant.answering.drafts import complete_markers, labels, verification_notes
 from assistant.answering.generation import Condenser, Generator
@@ -387,9 +388,12 @@ class Assistant:
         if retrieval.alternative is not None and _leaves_conversation(retrieval, reading):
             # Read on its own, a follow-up that names little can land on any brief ("So what do they
             # propose instead?" was answered from a Korean brief, its e5 cosine being high for any
-            # short question). So the previous briefs are read too, and the likelier reading kept.
+            # short question). So the previous briefs are read too, and the likelier reading kept;
+            # a question that only the previous turns explain is not answered from elsewhere at all
+            # (then refused within them, or rewritten to stand alone below).
             other = yield from self._read(retrieval.alternative, language)
-            if other.decision.answer and _confidence(other) > _confidence(reading):
+            leaning = leans_on_previous(question, language)
+            if leaning or (other.decision.answer and _confidence(other) > _confidence(reading)):
                 retrieval, reading = retrieval.alternative, other
         if not reading.decision.answer and retrieval.alternative is not None:
             # In a conversation, the other reading (the question on its own, or within the previous
