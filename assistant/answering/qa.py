@@ -95,10 +95,10 @@ def _confidence(reading: Reading) -> float:
     return max((reading.decision.probabilities.get(b, 0.0) for b in reading.decision.cited), default=0.0)
 
 
-def _leaves_conversation(retrieval: Retrieval, reading: Reading) -> bool:
-    """Whether a question in a conversation, read on its own, is answered from none of the previous
-    briefs while a reading within them is still to be tried."""
-    within = retrieval.alternative.context if retrieval.alternative is not None else None
+def _leaves_conversation(retrieval: Retrieval, alternative: Retrieval, reading: Reading) -> bool:
+    """Whether a question in a conversation, read on its own (`retrieval`), is answered from none of
+    the previous briefs while a reading within them (`alternative`) is still to be tried."""
+    within = alternative.context
     if retrieval.context is not None or within is None or not reading.decision.answer:
         return False
     return not set(reading.decision.cited) & {b.doc_id for b in within.briefs}
@@ -385,16 +385,17 @@ class Assistant:
                 yield AnswerEvent("status", say(language, "searching"))
             retrieval = self.prepare(question, history, flt, use_context=use_context)
         reading = yield from self._read(retrieval, language)
-        if retrieval.alternative is not None and _leaves_conversation(retrieval, reading):
+        alternative = retrieval.alternative
+        if alternative is not None and _leaves_conversation(retrieval, alternative, reading):
             # Read on its own, a follow-up that names little can land on any brief ("So what do they
             # propose instead?" was answered from a Korean brief, its e5 cosine being high for any
             # short question). So the previous briefs are read too, and the likelier reading kept;
             # a question that only the previous turns explain is not answered from elsewhere at all
             # (then refused within them, or rewritten to stand alone below).
-            other = yield from self._read(retrieval.alternative, language)
+            other = yield from self._read(alternative, language)
             leaning = leans_on_previous(question, language)
             if leaning or (other.decision.answer and _confidence(other) > _confidence(reading)):
-                retrieval, reading = retrieval.alternative, other
+                retrieval, reading = alternative, other
         if not reading.decision.answer and retrieval.alternative is not None:
             # In a conversation, the other reading (the question on its own, or within the previous
             # turn's briefs) may answer what this one refuses: then the brief that states the answer
