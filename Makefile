@@ -93,7 +93,7 @@ fit-policy: install
 	$(BIN)/python -m benchmarks.fit_policy --store $(FIT_STORE) $(SHARED)/qa-dev.jsonl \
 		../shared/briefs-more/qa-more.jsonl tests/data/qa-extra.jsonl tests/data/qa-fresh.jsonl \
 		tests/data/qa-ko.jsonl tests/data/qa-train.jsonl tests/data/qa-train-users.jsonl \
-		tests/data/qa-train-users2.jsonl --drop reader
+		tests/data/qa-train-users2.jsonl --drop reader --first probe
 
 bench: install
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'

@@ -21,6 +21,11 @@
    cross-validated figures, to --out (by default the package's policy.json). --drop leaves reader
    features out (e.g. `--drop extract grounded`: the model is then not asked to write at all).
 
+With `--first probe` (as `make fit-policy` runs it), a model over the probe and the lexical features
+is fitted too, with a band of its probabilities outside which it decides alone (`BAND_SHARE`): `ask`
+then asks for the extraction only for briefs inside the band. The cross-validated figures are those of
+this two-step decision, with the share of questions that needed the second reading.
+
 The probe's rows also shape the folds of step 2 a little: a held-out question's probe score comes
 from a probe that never saw it, but the training rows' scores come from probes that may have.
 
@@ -349,12 +354,16 @@ def _by_question(rows: list[dict[str, Any]]) -> Questions:
 
 
 def outcomes(
-    questions: list[list[dict[str, Any]]], probabilities: list[list[float]], threshold: float
+    questions: list[list[dict[str, Any]]],
+    probabilities: list[list[float]],
+    threshold: float | Sequence[float],
 ) -> list[dict[str, Any]]:
-    """Per question: answered?, right?, and the cited briefs, for a threshold."""
+    """Per question: answered?, right?, and the cited briefs, for a threshold (one for all questions,
+    or each question's own)."""
+    thresholds = [threshold] * len(questions) if isinstance(threshold, float | int) else list(threshold)
     results = []
-    for rows, probs in zip(questions, probabilities, strict=True):
-        cited = {r["doc_id"] for r, p in zip(rows, probs, strict=True) if r["doc_id"] and p >= threshold}
+    for rows, probs, cut in zip(questions, probabilities, thresholds, strict=True):
+        cited = {r["doc_id"] for r, p in zip(rows, probs, strict=True) if r["doc_id"] and p >= cut}
         expected = set(rows[0]["expected"])
         answerable = rows[0]["answerable"]
         right = bool(cited) and cited <= expected if answerable else not cited
@@ -384,27 +393,59 @@ def best_threshold(questions: list[list[dict[str, Any]]], probabilities: list[li
 
 
 SCREEN_RECALL = 0.99  # share of answering briefs the screen must still let the reader see
+# The cheaper reading first (`--first`): its model decides alone when its probability lies outside a
+# band, placed on the training rows so that at most this share of the briefs the whole model accepts
+# (below the band) or refuses (above it) is decided the other way by it.
+BAND_SHARE = 0.02
 
 
 @dataclass
 class Fitted:
-    """A fitted policy: the lexical model, and with `reader`, the reader model and the screen."""
+    """A fitted policy: the lexical model, and with `reader`, the reader model and the screen; with
+    `first`, the model over the first reading alone and the band of its probabilities outside which it
+    decides without the second."""
 
     lexical: tuple[np.ndarray, float]
     reader: tuple[np.ndarray, float] | None = None
     screen: float = 0.0
     threshold: float = 0.5
     names: tuple[str, ...] = READER_FEATURES  # the reader model's features
+    first: tuple[np.ndarray, float] | None = None
+    first_names: tuple[str, ...] = ()
+    first_threshold: float = 0.5
+    band: tuple[float, float] = (0.0, 1.0)
 
-    def predict(self, rows: list[dict[str, Any]]) -> list[float]:
+    def read_mask(self, rows: list[dict[str, Any]]) -> list[bool]:
+        lexical = _probabilities(_matrix(rows, LEXICAL_FEATURES), *self.lexical)
+        return [m and _was_read(r) for m, r in zip(reading_mask(lexical, self.screen), rows, strict=True)]
+
+    def predict(self, rows: list[dict[str, Any]], names: tuple[str, ...] | None = None) -> list[float]:
+        """Each row's probability: by the reader model (over `names`) for the brief read, else by the
+        lexical model."""
         if not rows[0]["doc_id"]:
             return [0.0 for _ in rows]
         lexical = _probabilities(_matrix(rows, LEXICAL_FEATURES), *self.lexical)
         if self.reader is None:
             return lexical
-        read = _probabilities(_matrix(rows, self.names), *self.reader)
-        mask = [m and _was_read(r) for m, r in zip(reading_mask(lexical, self.screen), rows, strict=True)]
-        return [r if wanted else lex for r, lex, wanted in zip(read, lexical, mask, strict=True)]
+        model = self.reader if names is None else self.first
+        assert model is not None
+        read = _probabilities(_matrix(rows, names or self.names), *model)
+        return [
+            r if wanted else lex for r, lex, wanted in zip(read, lexical, self.read_mask(rows), strict=True)
+        ]
+
+    def decide(self, rows: list[dict[str, Any]]) -> tuple[list[float], float, bool]:
+        """The probabilities and threshold a question is decided with, and whether the second reading
+        was needed: with `first`, the first model's when every brief read lies outside its band."""
+        if not rows[0]["doc_id"]:
+            return self.predict(rows), self.threshold, False
+        if self.first is None:
+            return self.predict(rows), self.threshold, self.reader is not None
+        early = self.predict(rows, self.first_names)
+        low, high = self.band
+        if all(not (low <= p <= high) for p, m in zip(early, self.read_mask(rows), strict=True) if m):
+            return early, self.first_threshold, False
+        return self.predict(rows), self.threshold, True
 
 
 def _was_read(row: dict[str, Any]) -> bool:
@@ -416,8 +457,12 @@ def _probabilities(x: np.ndarray, weights: np.ndarray, bias: float) -> list[floa
 
 
 def train(
-    questions: list[list[dict[str, Any]]], with_reader: bool, names: tuple[str, ...] = READER_FEATURES
+    questions: list[list[dict[str, Any]]],
+    with_reader: bool,
+    names: tuple[str, ...] = READER_FEATURES,
+    first: tuple[str, ...] = (),
 ) -> Fitted:
+    """The policy fitted on `questions`; `first`: the reader features asked first (see `Fitted`)."""
     flat = [r for q in questions for r in q if r["doc_id"]]
     labels = np.array([r["label"] for r in flat], dtype=float)
     fitted = Fitted(fit(_matrix(flat, LEXICAL_FEATURES), labels), names=names)
@@ -433,6 +478,25 @@ def train(
         )
         fitted.screen = positives[int((1 - SCREEN_RECALL) * len(positives))] if positives else 0.0
     fitted.threshold = best_threshold(questions, [fitted.predict(q) for q in questions])
+    if with_reader and first:
+        fitted.first_names = (*first, *LEXICAL_FEATURES)
+        read = [r for r in flat if _was_read(r)]
+        fitted.first = fit(
+            _matrix(read, fitted.first_names), np.array([r["label"] for r in read], dtype=float)
+        )
+        early = [fitted.predict(q, fitted.first_names) for q in questions]
+        fitted.first_threshold = best_threshold(questions, early)
+        whole, alone = [], []  # the read briefs: whole model accepts?, first model's probability
+        for q, probs in zip(questions, early, strict=True):
+            if q[0]["doc_id"]:
+                for p, full, m in zip(probs, fitted.predict(q), fitted.read_mask(q), strict=True):
+                    if m:
+                        whole.append(full >= fitted.threshold)
+                        alone.append(p)
+        accepted, probs_alone = np.array(whole, dtype=bool), np.array(alone)
+        low = float(np.quantile(probs_alone[accepted], BAND_SHARE)) if accepted.any() else 0.0
+        high = float(np.quantile(probs_alone[~accepted], 1 - BAND_SHARE)) if (~accepted).any() else 1.0
+        fitted.band = (min(low, fitted.first_threshold), max(high, fitted.first_threshold))
     return fitted
 
 
@@ -443,8 +507,10 @@ def held_out(
     seed: int = 0,
     extra: Questions | None = None,
     names: tuple[str, ...] = READER_FEATURES,
+    first: tuple[str, ...] = (),
 ) -> dict[tuple[str, int], dict[str, Any]]:
-    """Each question of `target` decided by a fit on its other folds (plus all of `extra`, if given)."""
+    """Each question of `target` decided by a fit on its other folds (plus all of `extra`, if given);
+    each result says whether the second reading was asked (`second`)."""
     keys = list(target)
     order = list(range(len(keys)))
     random.Random(seed).shuffle(order)
@@ -452,11 +518,11 @@ def held_out(
     for fold in range(folds):
         test = [keys[i] for i in order[fold::folds]]
         train_set = [target[keys[i]] for j, i in enumerate(order) if j % folds != fold]
-        fitted = train(train_set + list((extra or {}).values()), with_reader, names)
-        decisions = outcomes(
-            [target[k] for k in test], [fitted.predict(target[k]) for k in test], fitted.threshold
-        )
-        decided.update(zip(test, decisions, strict=True))
+        fitted = train(train_set + list((extra or {}).values()), with_reader, names, first)
+        made = [fitted.decide(target[k]) for k in test]
+        decisions = outcomes([target[k] for k in test], [m[0] for m in made], [m[1] for m in made])
+        for key, decision, m in zip(test, decisions, made, strict=True):
+            decided[key] = {**decision, "second": m[2]}
     return decided
 
 
@@ -466,8 +532,9 @@ def cross_validate(
     folds: int,
     seed: int = 0,
     names: tuple[str, ...] = READER_FEATURES,
+    first: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    return list(held_out(_by_question(rows), with_reader, folds, seed, names=names).values())
+    return list(held_out(_by_question(rows), with_reader, folds, seed, names=names, first=first).values())
 
 
 def figures(sample: list[dict[str, Any]]) -> dict[str, float]:
@@ -506,12 +573,15 @@ def split_spread(
     folds: int,
     splits: int,
     names: tuple[str, ...] = READER_FEATURES,
+    first: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The headline figures under `splits` other random assignments of questions to folds: which
     questions share a fold moves them by about a point, so two fits closer than this spread are
     not told apart by these data (the bootstrap intervals cover the questions, not the split)."""
     measures = ("right", "false_refusal_rate", "refusal_recall")
-    found = [figures(cross_validate(rows, with_reader, folds, seed, names)) for seed in range(1, splits + 1)]
+    found = [
+        figures(cross_validate(rows, with_reader, folds, seed, names, first)) for seed in range(1, splits + 1)
+    ]
     return {
         "splits": splits,
         **{m: [round(min(f[m] for f in found), 3), round(max(f[m] for f in found), 3)] for m in measures},
@@ -519,21 +589,30 @@ def split_spread(
 
 
 def final_model(
-    rows: list[dict[str, Any]], with_reader: bool, names: tuple[str, ...] = READER_FEATURES
+    rows: list[dict[str, Any]],
+    with_reader: bool,
+    names: tuple[str, ...] = READER_FEATURES,
+    first: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    fitted = train(list(_by_question(rows).values()), with_reader, names)
+    fitted = train(list(_by_question(rows).values()), with_reader, names, first)
 
-    def model(names: Sequence[str], weights: np.ndarray, bias: float) -> dict[str, Any]:
+    def model(names: Sequence[str], weights: np.ndarray, bias: float, threshold: float) -> dict[str, Any]:
         return {
             "features": list(names),
             "weights": {n: round(float(w), 6) for n, w in zip(names, weights, strict=True)},
             "bias": round(bias, 6),
-            "threshold": round(fitted.threshold, 4),
+            "threshold": round(threshold, 4),
         }
 
-    if fitted.reader is not None:
-        return {"model": model(names, *fitted.reader), "screen": round(fitted.screen, 4)}
-    return {"model": model(LEXICAL_FEATURES, *fitted.lexical)}
+    if fitted.reader is None:
+        return {"model": model(LEXICAL_FEATURES, *fitted.lexical, fitted.threshold)}
+    found = {"model": model(names, *fitted.reader, fitted.threshold), "screen": round(fitted.screen, 4)}
+    if fitted.first is not None:
+        found["first"] = {
+            **model(fitted.first_names, *fitted.first, fitted.first_threshold),
+            "band": [round(v, 4) for v in fitted.band],
+        }
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -552,6 +631,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drop", nargs="*", default=[], choices=READER_FEATURES, help="reader features left out of the fit"
     )
+    parser.add_argument(
+        "--first",
+        nargs="*",
+        default=[],
+        choices=READER_FEATURES,
+        help="reader features asked first: their model decides alone outside its band (e.g. probe)",
+    )
     args = parser.parse_args(argv)
     if any("blind" in str(p) for p in args.sets):
         parser.error("the blind set is for measuring, never for fitting")
@@ -566,23 +652,29 @@ def main(argv: list[str] | None = None) -> int:
         )
     report: dict[str, Any] = {}
     models: dict[str, Any] = {}
+    first = tuple(n for n in args.first if n in names)
     fits = [("reader", True, names), ("lexical", False, names)]
     if any(n in names for n in PROBE_FEATURES):  # and a model for readers without hidden states
         fits.append(
             ("reader_without_probe", True, tuple(n for n in READER_FEATURES if n not in PROBE_FEATURES))
         )
     for name, reads, chosen in fits:
-        held = cross_validate(rows, reads, args.folds, names=chosen)
+        staged = first if name == "reader" else ()
+        held = cross_validate(rows, reads, args.folds, names=chosen, first=staged)
         report[name] = {
             "all": summary(held),
-            "other_splits": split_spread(rows, reads, args.folds, args.splits, chosen),
+            "other_splits": split_spread(rows, reads, args.folds, args.splits, chosen, staged),
         }
+        if staged:
+            report[name]["second_reading_asked"] = round(float(np.mean([r["second"] for r in held])), 3)
         for kind in sorted({str(r["kind"]) for r in held}):
             report[name][kind] = summary([r for r in held if str(r["kind"]) == kind])
-        final = final_model(rows, reads, chosen)
+        final = final_model(rows, reads, chosen, staged)
         models[name] = final["model"]
         if "screen" in final and name == "reader":
             models["screen"] = final["screen"]
+        if "first" in final:
+            models["first"] = final["first"]
     questions = _by_question(rows)
     source = {
         "command": "python -m benchmarks.fit_policy --store STORE " + " ".join(p.name for p in args.sets),
@@ -597,6 +689,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.drop:
         source["command"] += " --drop " + " ".join(args.drop)
+    if first:
+        source["command"] += " --first " + " ".join(first)
     if probe is not None:
         probe.source.update(command=source["command"], sets=source["sets"])
         source["probe"] = probe.source

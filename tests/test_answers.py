@@ -87,11 +87,15 @@ def test_a_question_about_two_topics_quotes_both_briefs(briefs_library: Library)
     whole = briefs_library.assistant()
     whole.split_questions = False
     assert len({c.doc_id for c in whole.ask(question).citations}) <= 1
-    answer = briefs_library.assistant().ask(question)
+    split = briefs_library.assistant()
+    split.judge._probes.clear()  # the model's readings remembered from here on
+    answer = split.ask(question)
     assert {c.doc_id for c in answer.citations} == {"586", "616"}
     assert answer.standalone_question == (
         "What did KRIHS recommend about elderly drivers? | What did KRIHS recommend about shrinking cities?"
     )
+    read = {key[0] for key in split.judge._probes}
+    assert read and question not in read  # its parts are read, its whole (never answered as such) is not
 
 
 def test_a_two_part_question_with_a_part_no_brief_states_stays_refused(briefs_library: Library) -> None:

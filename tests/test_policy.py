@@ -42,7 +42,14 @@ def test_the_shipped_policy_was_fitted_with_its_data_and_command() -> None:
     used = policy.reader_model.features
     assert set(used) <= set(READER_FEATURES)
     dropped = [n for n in READER_FEATURES if n not in used]  # left out by the command that fitted it
-    assert dropped in ([], ["probe"]) or policy.source["command"].split("--drop")[1].split() == dropped
+    dropped_by_command = policy.source["command"].split("--drop")[-1].split("--")[0].split()
+    assert dropped in ([], ["probe"]) or dropped_by_command == dropped
+    if policy.first is not None:  # the probe asked first: its model and band, fitted by the same command
+        assert "--first probe" in policy.source["command"]
+        assert set(policy.first.model.features) == {"probe", *LEXICAL_FEATURES}
+        low, high = policy.first.band
+        assert 0.0 < low <= policy.first.model.threshold <= high < 1.0
+        assert 0.0 < policy.source["cross_validated"]["reader"]["second_reading_asked"] < 0.5
     if "probe" in used:  # then a model for a reader without hidden states (a server) too
         assert policy.plain_model is not None
         assert policy.plain_model.features == tuple(n for n in READER_FEATURES if n != "probe")
@@ -245,3 +252,27 @@ def test_the_fit_reports_how_much_its_figures_move_with_the_split_into_folds() -
         low, high = spread[name]
         assert 0.0 <= low <= high <= 1.0, (name, spread)
     assert spread["right"][0] > 0.9  # the reader's feature separates these rows under every split
+
+
+def test_the_first_reading_decides_the_clear_briefs_and_leaves_the_doubtful_to_the_whole_model() -> None:
+    """`--first`: a feature that is clear for most briefs and silent for some (here `reader`), and
+    one that is always clear (`extract`): the first model settles the clear ones, inside its band the
+    whole model decides, and the decisions stay right."""
+    rows = _synthetic_rows(2, questions=150)
+    rng = np.random.default_rng(3)
+    for row in rows:
+        features = row["features"]
+        if "reader" in features:  # type: ignore[operator]
+            sign = 1.0 if row["label"] else -1.0
+            doubtful = int(row["line"]) % 5 == 0  # type: ignore[call-overload]
+            features["reader"] = rng.normal(scale=0.3) if doubtful else sign * 3 + rng.normal()  # type: ignore[index]
+            features["extract"] = sign * 3 + rng.normal()  # type: ignore[index]
+    names = ("reader", "extract", *LEXICAL_FEATURES)
+    held = cross_validate(rows, True, folds=5, names=names, first=("reader",))  # type: ignore[arg-type]
+    asked = sum(r["second"] for r in held) / len(held)
+    right = sum(r["right"] for r in held) / len(held)
+    assert 0.1 < asked < 0.5, asked  # the doubtful fifth (and a few more), not every question
+    assert right > 0.9
+    fitted = train(list(_by_question(rows).values()), True, names, ("reader",))  # type: ignore[arg-type]
+    low, high = fitted.band
+    assert 0.0 < low <= fitted.first_threshold <= high < 1.0

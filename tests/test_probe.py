@@ -15,7 +15,7 @@ import pytest
 
 from assistant.answering.generation.evidence import Candidate, Evidence
 from assistant.answering.judge import Judge
-from assistant.answering.policy import BriefCase, Model, Policy
+from assistant.answering.policy import BriefCase, FirstReading, Model, Policy
 from assistant.answering.probe import load_probe, prompt_digest
 from assistant.answering.prompts import load_prompt
 from assistant.answering.reader import Excerpt, Extraction
@@ -149,12 +149,14 @@ class CountingReader:
         return None if self.probe is None else [self.probe for _ in excerpts]
 
 
-def judged(reader: CountingReader, plain: Model | None = None) -> dict[str, float]:
+def judged(
+    reader: CountingReader, plain: Model | None = None, policy: Policy | None = None
+) -> dict[str, float]:
     text = "Twenty cities are shrinking, the brief finds."
     passage = Passage("c1", "1", "1", "Shrinking cities", None, "Findings", "f.txt", None, text, 1.0)
     candidate = Candidate(1, passage, 0, len(text), text, cosine=0.6, overlap=0.5)
     evidence = Evidence((candidate,), coverage=0.5, best_cosine=0.6, terms=("shrinking", "cities"))
-    policy = Policy(
+    policy = policy or Policy(
         Model(("reader", "probe"), (1.0, 2.0), 0.0, 0.5),
         Model(("cosine",), (1.0,), -10.0, 0.5),  # says no on its own
         plain_model=plain,
@@ -202,3 +204,25 @@ def test_warm_up_asks_the_model_what_the_policy_will_ask() -> None:
     server = CountingReader(probe=None)
     Judge(policy, lambda terms: {}, server).warm_up()  # type: ignore[arg-type]
     assert server.asked == ["probes", "answers"]  # what the model for a reader without one weighs
+
+
+def test_the_probe_alone_settles_a_clear_brief_and_the_extraction_is_asked_only_in_doubt() -> None:
+    """With a first reading (`FirstReading`) the probe's model decides a brief outside its band;
+    inside it the extraction is asked too and the whole reader model decides (here the extraction
+    says the brief states the answer)."""
+    whole = Model(("extract", "probe"), (1.0, 1.0), 0.0, 0.6)
+    first = FirstReading(Model(("probe",), (1.0,), 0.0, 0.55), (0.2, 0.8))
+    policy = Policy(whole, Model(("cosine",), (1.0,), -10.0, 0.5), first=first)
+    for probe, asked, answer in (
+        (3.0, ["probes"], True),
+        (-3.0, ["probes"], False),
+        (0.0, ["probes", "extracts"], True),
+    ):
+        reader = CountingReader(probe=probe)
+        features = judged(reader, policy=policy)
+        assert reader.asked == asked, probe
+        assert ("extract" in features) == (len(asked) == 2)
+        case = BriefCase("1", "vol.1", "t", "en", 1, (), features)
+        decision = policy.decide([case])
+        assert decision.answer == answer, probe
+        assert decision.threshold == (0.6 if len(asked) == 2 else 0.55)  # the model that decided

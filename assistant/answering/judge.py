@@ -73,6 +73,16 @@ class Judge:
             if not asks:
                 return cases
             probes = unasked
+        elif reads is None and self.policy.first is not None and self.policy.first_asks <= {"probes"}:
+            # The probe alone settles most briefs (`FirstReading`): the extraction, which writes and
+            # so costs more, is asked only for those it leaves in doubt.
+            early = [
+                with_reader(c, None, None, question, s)
+                for c, s in zip(chosen, probes or unasked, strict=True)
+            ]
+            if self.policy.first.settles(early):
+                judged_early = {c.doc_id: c for c in early}
+                return [judged_early.get(c.doc_id, c) for c in cases]
         probabilities = (
             self._asked(self._replies, question, excerpts, self.reader.answers)
             if "answers" in asks

@@ -236,6 +236,23 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class FirstReading:
+    """The reader's cheaper judgement asked first (the probe: one reading of the prompt, against the
+    extraction's reading and writing): its model, over that judgement and the lexical features,
+    decides alone when every brief read gets a probability outside `band`; inside it the rest is
+    asked and the whole reader model decides. The band is fitted so that, on the fit's questions,
+    about 2% of the briefs the whole model accepts (refuses) fall below (above) it."""
+
+    model: Model
+    band: tuple[float, float]
+
+    def settles(self, cases: Sequence[BriefCase]) -> bool:
+        low, high = self.band
+        read = [c for c in cases if _was_read(c)]
+        return bool(read) and all(not low <= self.model.probability(c.features) <= high for c in read)
+
+
+@dataclass(frozen=True)
 class Policy:
     reader_model: Model
     lexical_model: Model
@@ -245,6 +262,7 @@ class Policy:
     source: dict[str, Any] = field(default_factory=dict)  # data, command and figures of the fit
     # For a reader that gives no hidden states (a server): the reader's replies without the probe.
     plain_model: Model | None = None
+    first: FirstReading | None = None  # the probe alone decides the clear cases (`FirstReading`)
 
     def to_read(self, cases: Sequence[BriefCase], limit: int = MAX_READS) -> list[bool]:
         """Which cases the reader is asked about: the `limit` most likely by the lexical model, among
@@ -262,8 +280,20 @@ class Policy:
         """What to ask a reader that has no probe (nothing when the policy has no model for one)."""
         return _asks(self.plain_model) if self.plain_model is not None else frozenset()
 
+    @property
+    def first_asks(self) -> frozenset[str]:
+        """What the reader is asked first (nothing when the policy asks everything at once)."""
+        return _asks(self.first.model) if self.first is not None else frozenset()
+
     def reading_model(self, cases: Sequence[BriefCase]) -> Model:
-        """The model for read briefs: the reader model, or the plain one when the reader gave no probe."""
+        """The model for read briefs: the one whose features the reader gave, the fullest first (the
+        reader model; the plain one for a reader without a probe; the first reading's model when the
+        rest was not asked)."""
+        given = {name for c in cases if _was_read(c) for name in c.features}
+        fullest = [self.reader_model, self.plain_model, self.first.model if self.first else None]
+        for model in fullest:
+            if model is not None and set(model.features) <= given:
+                return model
         probed = any(name in c.features for c in cases for name in PROBE_FEATURES)
         return self.reader_model if probed or self.plain_model is None else self.plain_model
 
@@ -311,6 +341,7 @@ def load_policy(path: Path | None = None) -> Policy:
             float(data.get("screen", 0.0)),
             data.get("source", {}),
             _model(data["reader_without_probe"]) if "reader_without_probe" in data else None,
+            _first(data["first"]) if "first" in data else None,
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(
@@ -324,6 +355,11 @@ def policy_digest(path: Path | None = None) -> str:
     """The shipped (or given) policy file's SHA-256, short: which fitted numbers produced a run."""
     source = path or resources.files("assistant.answering") / "policy.json"
     return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+
+
+def _first(data: dict[str, Any]) -> FirstReading:
+    low, high = (float(v) for v in data["band"])
+    return FirstReading(_model(data), (low, high))
 
 
 def _model(data: dict[str, Any]) -> Model:

@@ -384,7 +384,16 @@ class Assistant:
             if self.will_translate(question):  # the translation takes a second or two: say so first
                 yield AnswerEvent("status", say(language, "searching"))
             retrieval = self.prepare(question, history, flt, use_context=use_context)
-        reading = yield from self._read(retrieval, language)
+        # A two-part question outside a conversation is answered part by part or refused (below), never
+        # from its whole: its whole is not read (a reading costs 4-8 s of the model here).
+        in_parts = (
+            split
+            and self.split_questions
+            and retrieval.context is None
+            and retrieval.alternative is None
+            and bool(question_parts(question, language))
+        )
+        reading = yield from self._read(retrieval, language, decide=not in_parts)
         alternative = retrieval.alternative
         if alternative is not None and _leaves_conversation(retrieval, alternative, reading):
             # Read on its own, a follow-up that names little can land on any brief ("So what do they
@@ -498,13 +507,18 @@ class Assistant:
             turns = [*turns, Turn(piece, final.standalone_question, final)]
         return answers
 
-    def _read(self, retrieval: Retrieval, language: str) -> Steps[AnswerEvent, None, Reading]:
-        """Weigh a retrieval's passages and let the judge decide (saying which briefs it reads)."""
+    def _read(
+        self, retrieval: Retrieval, language: str, *, decide: bool = True
+    ) -> Steps[AnswerEvent, None, Reading]:
+        """Weigh a retrieval's passages and let the judge decide (saying which briefs it reads); without
+        `decide`, only weigh them (the decision: none)."""
         passages, evidence, verifier = self.weigh(retrieval.question, retrieval)
+        decision = Decision((), {}, 1.0)
+        if not decide:
+            return Reading(passages, evidence, verifier, decision)
         if passages and evidence.candidates and self.judge.reads:
             labels = ", ".join(dict.fromkeys(p.label for p in passages[:3]))
             yield AnswerEvent("status", say(language, "reading", briefs=labels))
-        decision = Decision((), {}, 1.0)
         if passages and evidence.candidates:  # a follow-up is also weighed as read with its predecessor
             topic = self._evidence(retrieval.topic, passages) if retrieval.topic else None
             decision, _ = self.judge.decide(retrieval.question, language, passages, evidence, topic=topic)
