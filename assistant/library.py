@@ -306,6 +306,7 @@ class Library:
                 "threshold": policy.reader_model.threshold,
                 "threshold_without_reader": policy.lexical_model.threshold,
                 "probe_sha256": probe_digest() if "probes" in policy.asks else None,
+                "first_band": list(policy.first.band) if policy.first is not None else None,
             },
             "top_k": assistant.top_k if assistant is not None else self.settings.top_k,
             "code": code_version(),
