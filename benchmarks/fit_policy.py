@@ -415,24 +415,21 @@ class Fitted:
     first_threshold: float = 0.5
     band: tuple[float, float] = (0.0, 1.0)
 
-    def read_mask(self, rows: list[dict[str, Any]]) -> list[bool]:
-        lexical = _probabilities(_matrix(rows, LEXICAL_FEATURES), *self.lexical)
+    def read_mask(self, rows: list[dict[str, Any]], lexical: list[float] | None = None) -> list[bool]:
+        """Which rows `ask` would read: the likeliest by the lexical model (its probabilities, if
+        already computed) that pass the screen and were read."""
+        lexical = self._lexical(rows) if lexical is None else lexical
         return [m and _was_read(r) for m, r in zip(reading_mask(lexical, self.screen), rows, strict=True)]
 
-    def predict(self, rows: list[dict[str, Any]], names: tuple[str, ...] | None = None) -> list[float]:
-        """Each row's probability: by the reader model (over `names`) for the brief read, else by the
-        lexical model."""
+    def predict(self, rows: list[dict[str, Any]], first: bool = False) -> list[float]:
+        """Each row's probability: by the reader model (the first reading's, with `first`) for the
+        brief read, else by the lexical model."""
         if not rows[0]["doc_id"]:
             return [0.0 for _ in rows]
-        lexical = _probabilities(_matrix(rows, LEXICAL_FEATURES), *self.lexical)
+        lexical = self._lexical(rows)
         if self.reader is None:
             return lexical
-        model = self.reader if names is None else self.first
-        assert model is not None
-        read = _probabilities(_matrix(rows, names or self.names), *model)
-        return [
-            r if wanted else lex for r, lex, wanted in zip(read, lexical, self.read_mask(rows), strict=True)
-        ]
+        return self._read_or_lexical(rows, lexical, self.read_mask(rows, lexical), first)
 
     def decide(self, rows: list[dict[str, Any]]) -> tuple[list[float], float, bool]:
         """The probabilities and threshold a question is decided with, and whether the second reading
@@ -441,11 +438,24 @@ class Fitted:
             return self.predict(rows), self.threshold, False
         if self.first is None:
             return self.predict(rows), self.threshold, self.reader is not None
-        early = self.predict(rows, self.first_names)
+        lexical = self._lexical(rows)
+        mask = self.read_mask(rows, lexical)
+        early = self._read_or_lexical(rows, lexical, mask, first=True)
         low, high = self.band
-        if all(not (low <= p <= high) for p, m in zip(early, self.read_mask(rows), strict=True) if m):
+        if all(not (low <= p <= high) for p, m in zip(early, mask, strict=True) if m):
             return early, self.first_threshold, False
-        return self.predict(rows), self.threshold, True
+        return self._read_or_lexical(rows, lexical, mask, first=False), self.threshold, True
+
+    def _lexical(self, rows: list[dict[str, Any]]) -> list[float]:
+        return _probabilities(_matrix(rows, LEXICAL_FEATURES), *self.lexical)
+
+    def _read_or_lexical(
+        self, rows: list[dict[str, Any]], lexical: list[float], mask: list[bool], first: bool
+    ) -> list[float]:
+        names, model = (self.first_names, self.first) if first else (self.names, self.reader)
+        assert model is not None
+        read = _probabilities(_matrix(rows, names), *model)
+        return [r if wanted else lex for r, lex, wanted in zip(read, lexical, mask, strict=True)]
 
 
 def _was_read(row: dict[str, Any]) -> bool:
@@ -467,8 +477,9 @@ def train(
     labels = np.array([r["label"] for r in flat], dtype=float)
     fitted = Fitted(fit(_matrix(flat, LEXICAL_FEATURES), labels), names=names)
     if with_reader:
-        read = [r for r in flat if _was_read(r)]  # the reader model is fitted on the briefs read
-        fitted.reader = fit(_matrix(read, names), np.array([r["label"] for r in read], dtype=float))
+        read = [r for r in flat if _was_read(r)]  # the reader models are fitted on the briefs read
+        read_labels = np.array([r["label"] for r in read], dtype=float)
+        fitted.reader = fit(_matrix(read, names), read_labels)
         positives = sorted(
             p
             for p, r in zip(
@@ -477,19 +488,17 @@ def train(
             if r["label"]
         )
         fitted.screen = positives[int((1 - SCREEN_RECALL) * len(positives))] if positives else 0.0
-    fitted.threshold = best_threshold(questions, [fitted.predict(q) for q in questions])
+    predicted = [fitted.predict(q) for q in questions]
+    fitted.threshold = best_threshold(questions, predicted)
     if with_reader and first:
         fitted.first_names = (*first, *LEXICAL_FEATURES)
-        read = [r for r in flat if _was_read(r)]
-        fitted.first = fit(
-            _matrix(read, fitted.first_names), np.array([r["label"] for r in read], dtype=float)
-        )
-        early = [fitted.predict(q, fitted.first_names) for q in questions]
+        fitted.first = fit(_matrix(read, fitted.first_names), read_labels)
+        early = [fitted.predict(q, first=True) for q in questions]
         fitted.first_threshold = best_threshold(questions, early)
         whole, alone = [], []  # the read briefs: whole model accepts?, first model's probability
-        for q, probs in zip(questions, early, strict=True):
+        for q, probs, full_probs in zip(questions, early, predicted, strict=True):
             if q[0]["doc_id"]:
-                for p, full, m in zip(probs, fitted.predict(q), fitted.read_mask(q), strict=True):
+                for p, full, m in zip(probs, full_probs, fitted.read_mask(q), strict=True):
                     if m:
                         whole.append(full >= fitted.threshold)
                         alone.append(p)
